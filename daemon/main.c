@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "tables.h"
+#include "validate.h"
+#include "verbs.h"
+
+static void help(void)
+{
+        printf("Usage: seccompd COMMAND [OPTIONS...]\n"
+               "\n"
+               "Validate seccomp profiles the way the node's runtime reads them, and install them\n"
+               "into the kubelet's seccomp directory.\n"
+               "\n"
+               "Commands:\n"
+               "  validate FILE...   Check profiles as containerd or CRI-O and runc will read them\n"
+               "  convert FILE       Flatten a Docker-format profile to plain OCI JSON for a node\n"
+               "\n"
+               "Options:\n"
+               "  -h --help          Show this help\n"
+               "     --version       Show the version, with libseccomp's\n"
+               "\n"
+               "Run 'seccompd COMMAND --help' for a command's options.\n");
+}
+
+static void version(void)
+{
+        char v[32];
+        libseccomp_version(v);
+        printf("seccompd %s (libseccomp %s)\n", PROJECT_VERSION, v);
+}
+
+int parse_runtime_arg(const char *verb, const char *s, int *ret)
+{
+        Runtime r;
+        if (runtime_from_string(s, &r) < 0) {
+                fprintf(stderr, "seccompd %s: --runtime takes containerd or cri-o, not \"%s\"\n", verb, s);
+                return -EINVAL;
+        }
+        *ret = (int) r;
+        return 0;
+}
+
+int parse_arch_arg(const char *verb, const char *s, const void **ret)
+{
+        const ArchInfo *a = arch_from_user(s);
+        char v[32];
+        if (!a) {
+                fprintf(stderr, "seccompd %s: unknown architecture \"%s\" (use x86_64, aarch64, ppc64le, ...)\n", verb,
+                        s);
+                return -EINVAL;
+        }
+        if (a->token == 0) {
+                libseccomp_version(v);
+                fprintf(stderr, "seccompd %s: libseccomp %s cannot build filters for %s (it needs %s)\n", verb, v,
+                        a->name, a->since);
+                return -EOPNOTSUPP;
+        }
+        *ret = a;
+        return 0;
+}
+
+int main(int argc, char *argv[])
+{
+        static const struct {
+                const char *name;
+                int (*run)(int argc, char *argv[]);
+        } verbs[] = {
+                { "validate", verb_validate },
+                { "convert", verb_convert },
+        };
+
+        if (argc < 2) {
+                help();
+                return EXIT_USAGE;
+        }
+        if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+                help();
+                return EXIT_OK;
+        }
+        if (strcmp(argv[1], "--version") == 0) {
+                version();
+                return EXIT_OK;
+        }
+        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+                if (strcmp(argv[1], verbs[i].name) == 0)
+                        return verbs[i].run(argc - 1, argv + 1);
+        fprintf(stderr, "seccompd: unknown command \"%s\"; see 'seccompd --help'\n", argv[1]);
+        return EXIT_USAGE;
+}

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cache.h"
+#include "shared/fileio.h"
+#include "validate.h"
+#include "verbs.h"
+
+static void help(void)
+{
+        printf("Usage: seccompd validate [OPTIONS...] FILE|- ...\n"
+               "\n"
+               "Check seccomp profiles the way the node's runtime will read them: decoded as Go does,\n"
+               "checked against what containerd or CRI-O and runc make of them, and compiled by\n"
+               "libseccomp. One line per problem: FILE:LINE:COL: error|warning: MESSAGE [code].\n"
+               "\n"
+               "Options:\n"
+               "     --runtime RUNTIME    containerd (default) or cri-o\n"
+               "     --arch ARCH          The node's architecture (default: this machine's)\n"
+               "     --allow-notify PATH  Accept SCMP_ACT_NOTIFY with this listenerPath (repeatable)\n"
+               "     --strict             Treat warnings as errors\n"
+               "     --json               Print one JSON document instead of lines\n"
+               "  -h --help               Show this help\n"
+               "\n"
+               "Exit status: 0 every file valid, 1 a file invalid, 2 usage or I/O error.\n");
+}
+
+static void print_human(const char *file, const Verdict *v, const ValidateOptions *o, bool strict)
+{
+        size_t warnings = diagnostics_count(&v->diagnostics, SEVERITY_WARNING);
+        size_t errors = diagnostics_count(&v->diagnostics, SEVERITY_ERROR);
+
+        for (size_t i = 0; i < v->diagnostics.n; i++) {
+                const Diagnostic *d = v->diagnostics.items + i;
+                const char *sev = strict ? "error" : severity_to_string(d->severity);
+                if (d->line > 0)
+                        printf("%s:%u:%u: %s: %s [%s]\n", file, d->line, d->column, sev, d->message,
+                               diag_code_to_string(d->code));
+                else
+                        printf("%s: %s: %s [%s]\n", file, sev, d->message, diag_code_to_string(d->code));
+        }
+        bool valid = v->valid && !(strict && warnings > 0);
+        printf("%s: %s for %s on %s", file, valid ? "valid" : "INVALID", runtime_to_string(o->runtime),
+               o->arch->name);
+        if (v->bpf_instructions > 0)
+                printf(", %u BPF instructions", v->bpf_instructions);
+        printf(" (%zu error%s, %zu warning%s)\n", errors, errors == 1 ? "" : "s", warnings,
+               warnings == 1 ? "" : "s");
+}
+
+static json_t *verdict_to_json(const char *file, const Verdict *v, bool strict)
+{
+        json_t *diags = json_array(), *doc;
+        size_t warnings = diagnostics_count(&v->diagnostics, SEVERITY_WARNING);
+
+        for (size_t i = 0; i < v->diagnostics.n; i++) {
+                const Diagnostic *d = v->diagnostics.items + i;
+                json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "severity",
+                                      strict ? "error" : severity_to_string(d->severity), "code",
+                                      diag_code_to_string(d->code), "path", d->path, "message", d->message);
+                if (d->line > 0) {
+                        json_object_set_new(o, "line", json_integer(d->line));
+                        json_object_set_new(o, "column", json_integer(d->column));
+                } else {
+                        json_object_set_new(o, "line", json_null());
+                        json_object_set_new(o, "column", json_null());
+                }
+                json_array_append_new(diags, o);
+        }
+        doc = json_pack("{s:s, s:b, s:o}", "file", file, "valid", v->valid && !(strict && warnings > 0),
+                        "diagnostics", diags);
+        if (v->bpf_instructions > 0)
+                json_object_set_new(doc, "bpfInstructions", json_integer(v->bpf_instructions));
+        return doc;
+}
+
+int verb_validate(int argc, char *argv[])
+{
+        enum { ARG_RUNTIME = 0x100, ARG_ARCH, ARG_ALLOW_NOTIFY, ARG_STRICT, ARG_JSON };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "runtime", required_argument, NULL, ARG_RUNTIME },
+                { "arch", required_argument, NULL, ARG_ARCH },
+                { "allow-notify", required_argument, NULL, ARG_ALLOW_NOTIFY },
+                { "strict", no_argument, NULL, ARG_STRICT },
+                { "json", no_argument, NULL, ARG_JSON },
+                {},
+        };
+        _cleanup_free_ const char **allow = NULL;
+        _cleanup_(verdict_cache_freep) VerdictCache *cache = NULL;
+        ValidateOptions o = { .runtime = RUNTIME_CONTAINERD };
+        bool strict = false, as_json = false, any_invalid = false;
+        json_t *files = NULL;
+        int c, rt;
+
+        allow = calloc((size_t) argc, sizeof(char *));
+        if (!allow)
+                return EXIT_USAGE;
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return EXIT_OK;
+                case ARG_RUNTIME:
+                        if (parse_runtime_arg("validate", optarg, &rt) < 0)
+                                return EXIT_USAGE;
+                        o.runtime = (Runtime) rt;
+                        break;
+                case ARG_ARCH:
+                        if (parse_arch_arg("validate", optarg, (const void **) &o.arch) < 0)
+                                return EXIT_USAGE;
+                        break;
+                case ARG_ALLOW_NOTIFY:
+                        if (optarg[0] != '/') {
+                                fprintf(stderr, "seccompd validate: --allow-notify takes an absolute path\n");
+                                return EXIT_USAGE;
+                        }
+                        allow[o.n_allow_notify++] = optarg;
+                        break;
+                case ARG_STRICT:
+                        strict = true;
+                        break;
+                case ARG_JSON:
+                        as_json = true;
+                        break;
+                default:
+                        return EXIT_USAGE;
+                }
+        if (optind >= argc) {
+                fprintf(stderr, "seccompd validate: no file given; see 'seccompd validate --help'\n");
+                return EXIT_USAGE;
+        }
+        o.allow_notify = allow;
+        if (!o.arch)
+                o.arch = arch_from_token(seccomp_arch_native());
+        if (verdict_cache_new(64, &cache) < 0)
+                return EXIT_USAGE;
+        if (as_json)
+                files = json_array();
+
+        int status = EXIT_OK;
+        for (int i = optind; i < argc; i++) {
+                _cleanup_free_ char *buf = NULL;
+                const char *file = strcmp(argv[i], "-") == 0 ? "<stdin>" : argv[i];
+                size_t len;
+                Verdict v;
+                int r;
+
+                /* Read one byte past the limit so an oversized file gets its diagnostic. */
+                r = read_full_file(argv[i], PROFILE_MAX_SIZE, &buf, &len);
+                if (r == -EFBIG) {
+                        len = PROFILE_MAX_SIZE + 1;
+                        buf = calloc(len + 1, 1);
+                        r = buf ? 0 : -ENOMEM;
+                }
+                if (r < 0) {
+                        fprintf(stderr, "seccompd validate: cannot read %s: %s\n", file, strerror(-r));
+                        status = EXIT_USAGE;
+                        continue;
+                }
+                r = profile_validate_cached(cache, buf, len, &o, &v, NULL);
+                if (r < 0) {
+                        fprintf(stderr, "seccompd validate: %s: %s\n", file, strerror(-r));
+                        status = EXIT_USAGE;
+                        continue;
+                }
+                bool invalid = !v.valid || (strict && diagnostics_count(&v.diagnostics, SEVERITY_WARNING) > 0);
+                any_invalid = any_invalid || invalid;
+                if (as_json)
+                        json_array_append_new(files, verdict_to_json(file, &v, strict));
+                else
+                        print_human(file, &v, &o, strict);
+                verdict_clear(&v);
+        }
+        if (as_json) {
+                json_t *doc = json_pack("{s:o}", "files", files);
+                char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+                if (s)
+                        puts(s);
+                free(s);
+                json_decref(doc);
+        }
+        if (fflush(stdout) != 0)
+                return EXIT_USAGE;
+        if (status != EXIT_OK)
+                return status;
+        return any_invalid ? EXIT_INVALID : EXIT_OK;
+}
