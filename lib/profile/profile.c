@@ -507,12 +507,16 @@ int profile_parse(const char *buf, size_t len, Diagnostics *diags, Profile **ret
                 return r;
 
         Decoder dc = { .diags = diags };
-        decode_struct(&dc, &profile_desc, p, json_doc_root(p->doc), "");
+        const JsonValue *root = json_doc_root(p->doc);
+        decode_struct(&dc, &profile_desc, p, root, "");
         if (dc.error < 0)
                 return dc.error;
         r = diagnostics_done(diags);
         if (r < 0)
                 return r;
+        /* Not an object (null decodes to an empty profile, as in Go): nothing further to check. */
+        if (root->type != JSON_OBJECT && root->type != JSON_NULL)
+                return -EBADMSG;
         *ret = TAKE_PTR(p);
         return 0;
 }

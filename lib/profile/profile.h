@@ -98,8 +98,8 @@ typedef struct Profile {
 
 /* Decodes bytes into a Profile. Problems of syntax and type go to diags (they are errors: every Go
  * consumer fails on them); the returned profile holds what Go would have decoded up to that point and
- * may be used for further checks. Returns -ENOMEM, or -EBADMSG when not even a document was read (a
- * syntax error), 0 otherwise. */
+ * may be used for further checks. Returns -ENOMEM, or -EBADMSG when there is nothing to check further
+ * (a syntax error, or a top level that is not an object), 0 otherwise. */
 int profile_parse(const char *buf, size_t len, Diagnostics *diags, Profile **ret);
 Profile *profile_free(Profile *p);
 
