@@ -48,14 +48,15 @@ int parse_arch_arg(const char *verb, const char *s, const void **ret)
         const ArchInfo *a = arch_from_user(s);
         char v[32];
         if (!a) {
-                fprintf(stderr, "seccompd %s: unknown architecture \"%s\" (use x86_64, aarch64, ppc64le, ...)\n", verb,
-                        s);
+                fprintf(stderr,
+                        "seccompd %s: unknown architecture \"%s\" (use x86_64, aarch64, ppc64le, ...)\n",
+                        verb, s);
                 return -EINVAL;
         }
         if (a->token == 0) {
                 libseccomp_version(v);
-                fprintf(stderr, "seccompd %s: libseccomp %s cannot build filters for %s (it needs %s)\n", verb, v,
-                        a->name, a->since);
+                fprintf(stderr, "seccompd %s: libseccomp %s cannot build filters for %s (it needs %s)\n",
+                        verb, v, a->name, a->since);
                 return -EOPNOTSUPP;
         }
         *ret = a;
@@ -68,8 +69,8 @@ int main(int argc, char *argv[])
                 const char *name;
                 int (*run)(int argc, char *argv[]);
         } verbs[] = {
-                { "validate", verb_validate },
-                { "convert", verb_convert },
+                {"validate", verb_validate},
+                {"convert", verb_convert},
         };
 
         if (argc < 2) {

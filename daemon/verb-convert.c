@@ -61,14 +61,17 @@ int verb_convert(int argc, char *argv[])
 {
         enum { ARG_RUNTIME = 0x100, ARG_ARCH, ARG_KERNEL, ARG_CAPS };
         static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },   { "runtime", required_argument, NULL, ARG_RUNTIME },
-                { "arch", required_argument, NULL, ARG_ARCH }, { "kernel", required_argument, NULL, ARG_KERNEL },
-                { "caps", required_argument, NULL, ARG_CAPS }, {},
+                {"help", no_argument, NULL, 'h'},
+                {"runtime", required_argument, NULL, ARG_RUNTIME},
+                {"arch", required_argument, NULL, ARG_ARCH},
+                {"kernel", required_argument, NULL, ARG_KERNEL},
+                {"caps", required_argument, NULL, ARG_CAPS},
+                {},
         };
         _cleanup_free_ char *buf = NULL, *out = NULL;
         char **caps = NULL;
         size_t n_caps = 0, len;
-        ConvertOptions o = { .runtime = RUNTIME_CONTAINERD };
+        ConvertOptions o = {.runtime = RUNTIME_CONTAINERD};
         Diagnostics d = {};
         int c, rt, r, status = EXIT_OK;
 
@@ -127,8 +130,8 @@ int verb_convert(int argc, char *argv[])
                 for (size_t i = 0; i < d.n; i++) {
                         const Diagnostic *x = d.items + i;
                         if (x->line > 0)
-                                fprintf(stderr, "%s:%u:%u: error: %s [%s]\n", file, x->line, x->column, x->message,
-                                        diag_code_to_string(x->code));
+                                fprintf(stderr, "%s:%u:%u: error: %s [%s]\n", file, x->line, x->column,
+                                        x->message, diag_code_to_string(x->code));
                         else
                                 fprintf(stderr, "%s: error: %s [%s]\n", file, x->message,
                                         diag_code_to_string(x->code));

@@ -81,17 +81,17 @@ int verb_validate(int argc, char *argv[])
 {
         enum { ARG_RUNTIME = 0x100, ARG_ARCH, ARG_ALLOW_NOTIFY, ARG_STRICT, ARG_JSON };
         static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "runtime", required_argument, NULL, ARG_RUNTIME },
-                { "arch", required_argument, NULL, ARG_ARCH },
-                { "allow-notify", required_argument, NULL, ARG_ALLOW_NOTIFY },
-                { "strict", no_argument, NULL, ARG_STRICT },
-                { "json", no_argument, NULL, ARG_JSON },
+                {"help", no_argument, NULL, 'h'},
+                {"runtime", required_argument, NULL, ARG_RUNTIME},
+                {"arch", required_argument, NULL, ARG_ARCH},
+                {"allow-notify", required_argument, NULL, ARG_ALLOW_NOTIFY},
+                {"strict", no_argument, NULL, ARG_STRICT},
+                {"json", no_argument, NULL, ARG_JSON},
                 {},
         };
         _cleanup_free_ const char **allow = NULL;
         _cleanup_(verdict_cache_freep) VerdictCache *cache = NULL;
-        ValidateOptions o = { .runtime = RUNTIME_CONTAINERD };
+        ValidateOptions o = {.runtime = RUNTIME_CONTAINERD};
         bool strict = false, as_json = false, any_invalid = false;
         json_t *files = NULL;
         int c, rt;
@@ -116,7 +116,8 @@ int verb_validate(int argc, char *argv[])
                         break;
                 case ARG_ALLOW_NOTIFY:
                         if (optarg[0] != '/') {
-                                fprintf(stderr, "seccompd validate: --allow-notify takes an absolute path\n");
+                                fprintf(stderr,
+                                        "seccompd validate: --allow-notify takes an absolute path\n");
                                 return EXIT_USAGE;
                         }
                         allow[o.n_allow_notify++] = optarg;
@@ -168,7 +169,8 @@ int verb_validate(int argc, char *argv[])
                         status = EXIT_USAGE;
                         continue;
                 }
-                bool invalid = !v.valid || (strict && diagnostics_count(&v.diagnostics, SEVERITY_WARNING) > 0);
+                bool invalid =
+                        !v.valid || (strict && diagnostics_count(&v.diagnostics, SEVERITY_WARNING) > 0);
                 any_invalid = any_invalid || invalid;
                 if (as_json)
                         json_array_append_new(files, verdict_to_json(file, &v, strict));

@@ -11,9 +11,9 @@ typedef struct NameState {
         const char *name; /* NULL: free slot */
         ssize_t uncond;   /* effective rule that decided it unconditionally, or -1 */
         uint32_t uncond_act;
-        ssize_t cond;     /* first conditional rule, or -1 */
+        ssize_t cond; /* first conditional rule, or -1 */
         uint32_t cond_act;
-        bool cond_mixed;  /* conditional rules with different actions */
+        bool cond_mixed; /* conditional rules with different actions */
         bool cond_allows;
 } NameState;
 
@@ -38,7 +38,7 @@ static NameState *name_lookup(NameTable *t, const char *name, bool insert)
                 if (!s->name) {
                         if (!insert)
                                 return NULL;
-                        *s = (NameState){ .name = name, .uncond = -1, .cond = -1 };
+                        *s = (NameState){.name = name, .uncond = -1, .cond = -1};
                         return s;
                 }
                 if (strcmp(s->name, name) == 0)
@@ -59,7 +59,8 @@ static bool name_on_arch(const char *name, uint32_t token)
 bool effective_confines_nothing(const Effective *e)
 {
         uint32_t def, act;
-        if (!action_value(e->default_action, e->has_default_errno_ret, e->default_errno_ret, &def) || !allows(def))
+        if (!action_value(e->default_action, e->has_default_errno_ret, e->default_errno_ret, &def) ||
+            !allows(def))
                 return false;
         for (size_t i = 0; i < e->n_rules; i++) {
                 const EffectiveRule *er = e->rules + i;
@@ -106,7 +107,7 @@ int effective_analyze(const Effective *e, const ArchInfo *arch, Diagnostics *d)
         slots = calloc(size, sizeof(NameState));
         if (!slots)
                 return -ENOMEM;
-        NameTable t = { slots, size - 1 };
+        NameTable t = {slots, size - 1};
 
         for (size_t i = 0; i < e->n_rules; i++) {
                 const EffectiveRule *er = e->rules + i;
@@ -118,9 +119,10 @@ int effective_analyze(const Effective *e, const ArchInfo *arch, Diagnostics *d)
                 (void) snprintf(path, sizeof(path), "syscalls[%zu].action", er->rule);
                 if (act == def) {
                         if (er->n_names > 0)
-                                diag_add(d, DIAG_RULE_NO_EFFECT, path, er->loc_action.line, er->loc_action.column,
-                                         "%s: %s is also the default action; runc and crun skip the rule", path,
-                                         er->action);
+                                diag_add(d, DIAG_RULE_NO_EFFECT, path, er->loc_action.line,
+                                         er->loc_action.column,
+                                         "%s: %s is also the default action; runc and crun skip the rule",
+                                         path, er->action);
                         continue;
                 }
                 for (size_t k = 0; k < er->n_names; k++) {
@@ -141,17 +143,20 @@ int effective_analyze(const Effective *e, const ArchInfo *arch, Diagnostics *d)
                                 if (s->uncond_act != act || args->n > 0)
                                         diag_add(d, DIAG_RULE_NO_EFFECT, path, l.line, l.column,
                                                  "%s: \"%s\" was already decided without conditions by "
-                                                 "syscalls[%zu] (%s); libseccomp keeps the first unconditional "
+                                                 "syscalls[%zu] (%s); libseccomp keeps the first "
+                                                 "unconditional "
                                                  "rule and silently drops this %s",
-                                                 path, name, e->rules[s->uncond].rule, e->rules[s->uncond].action,
-                                                 er->action);
+                                                 path, name, e->rules[s->uncond].rule,
+                                                 e->rules[s->uncond].action, er->action);
                                 continue;
                         }
                         if (args->n == 0) {
                                 if (s->cond >= 0 && (s->cond_mixed || s->cond_act != act))
                                         diag_add(d, DIAG_RULE_REPLACES_CONDITIONAL, path, l.line, l.column,
-                                                 "%s: this unconditional %s for \"%s\" replaces the conditional "
-                                                 "rule of syscalls[%zu] (%s): libseccomp drops conditional rules "
+                                                 "%s: this unconditional %s for \"%s\" replaces the "
+                                                 "conditional "
+                                                 "rule of syscalls[%zu] (%s): libseccomp drops conditional "
+                                                 "rules "
                                                  "once an unconditional one exists",
                                                  path, er->action, name, e->rules[s->cond].rule,
                                                  e->rules[s->cond].action);
@@ -172,8 +177,8 @@ int effective_analyze(const Effective *e, const ArchInfo *arch, Diagnostics *d)
                                 append(arches, sizeof(arches), arch_from_token(tokens[a])->name);
                         (void) snprintf(path, sizeof(path), "syscalls[%zu].names", er->rule);
                         diag_add(d, DIAG_SYSCALL_ABSENT_ARCH, path, 0, 0,
-                                 "%s: not a syscall on any architecture of this filter (%s): %s", path, arches,
-                                 absent);
+                                 "%s: not a syscall on any architecture of this filter (%s): %s", path,
+                                 arches, absent);
                 }
         }
 
@@ -195,8 +200,10 @@ int effective_analyze(const Effective *e, const ArchInfo *arch, Diagnostics *d)
                 }
                 if (missing[0])
                         diag_add(d, DIAG_CONTAINER_CANNOT_START, "defaultAction", 0, 0,
-                                 "defaultAction: %s blocks every syscall not allowed, and %s %s not allowed: no "
-                                 "container can start under this profile (runc dies before the workload runs and "
+                                 "defaultAction: %s blocks every syscall not allowed, and %s %s not "
+                                 "allowed: no "
+                                 "container can start under this profile (runc dies before the workload "
+                                 "runs and "
                                  "reports something generic, such as \"No error following JSON procError "
                                  "payload\"); runc's own start-up also needs: %s",
                                  e->default_action, missing, strchr(missing, ',') ? "are" : "is",
@@ -204,9 +211,11 @@ int effective_analyze(const Effective *e, const ArchInfo *arch, Diagnostics *d)
         }
 
         if (effective_confines_nothing(e))
-                diag_add(d, DIAG_CONFINES_NOTHING, "defaultAction", 0, 0,
-                         "defaultAction: %s with no stricter rule confines nothing: the container runs as if "
-                         "Unconfined, yet the Pod Security \"restricted\" level accepts it as a Localhost profile",
-                         e->default_action);
+                diag_add(
+                        d, DIAG_CONFINES_NOTHING, "defaultAction", 0, 0,
+                        "defaultAction: %s with no stricter rule confines nothing: the container runs as if "
+                        "Unconfined, yet the Pod Security \"restricted\" level accepts it as a Localhost "
+                        "profile",
+                        e->default_action);
         return 0;
 }

@@ -53,7 +53,8 @@ static int compare_str(const void *a, const void *b)
         return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
-static int cache_key(const char *buf, size_t len, const ValidateOptions *o, uint8_t key[static SHA256_DIGEST_SIZE])
+static int cache_key(const char *buf, size_t len, const ValidateOptions *o,
+                     uint8_t key[static SHA256_DIGEST_SIZE])
 {
         _cleanup_free_ const char **paths = NULL;
         char v[32];
@@ -74,7 +75,8 @@ static int cache_key(const char *buf, size_t len, const ValidateOptions *o, uint
         paths = calloc(MAX(o->n_allow_notify, (size_t) 1), sizeof(char *));
         if (!paths)
                 return -ENOMEM;
-        memcpy(paths, o->allow_notify, o->n_allow_notify * sizeof(char *));
+        if (o->n_allow_notify > 0)
+                memcpy(paths, o->allow_notify, o->n_allow_notify * sizeof(char *));
         qsort(paths, o->n_allow_notify, sizeof(char *), compare_str);
         for (size_t i = 0; i < o->n_allow_notify; i++)
                 FIELD(paths[i]);
@@ -87,15 +89,15 @@ static int cache_key(const char *buf, size_t len, const ValidateOptions *o, uint
 
 static int verdict_copy(Verdict *dst, const Verdict *src)
 {
-        *dst = (Verdict){ .valid = src->valid, .bpf_instructions = src->bpf_instructions };
+        *dst = (Verdict){.valid = src->valid, .bpf_instructions = src->bpf_instructions};
         int r = diagnostics_copy(&dst->diagnostics, &src->diagnostics);
         if (r < 0)
                 verdict_clear(dst);
         return r;
 }
 
-int profile_validate_cached(VerdictCache *c, const char *buf, size_t len, const ValidateOptions *o, Verdict *ret,
-                            bool *ret_hit)
+int profile_validate_cached(VerdictCache *c, const char *buf, size_t len, const ValidateOptions *o,
+                            Verdict *ret, bool *ret_hit)
 {
         uint8_t key[SHA256_DIGEST_SIZE];
         Entry *set, *victim;
@@ -105,7 +107,8 @@ int profile_validate_cached(VerdictCache *c, const char *buf, size_t len, const 
         r = cache_key(buf, len, o, key);
         if (r < 0)
                 return r;
-        set = c->entries + WAYS * ((size_t) (key[0] | key[1] << 8 | key[2] << 16 | (uint32_t) key[3] << 24) % c->n_sets);
+        set = c->entries +
+              WAYS * ((size_t) (key[0] | key[1] << 8 | key[2] << 16 | (uint32_t) key[3] << 24) % c->n_sets);
         victim = set;
         for (size_t i = 0; i < WAYS; i++) {
                 if (set[i].stamp && memcmp(set[i].key, key, sizeof(key)) == 0) {

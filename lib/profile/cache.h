@@ -22,5 +22,5 @@ static inline void verdict_cache_freep(VerdictCache **c)
 }
 
 /* Like profile_validate(), through the cache. *ret is the caller's copy. */
-int profile_validate_cached(VerdictCache *c, const char *buf, size_t len, const ValidateOptions *o, Verdict *ret,
-                            bool *ret_hit);
+int profile_validate_cached(VerdictCache *c, const char *buf, size_t len, const ValidateOptions *o,
+                            Verdict *ret, bool *ret_hit);

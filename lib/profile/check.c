@@ -23,18 +23,18 @@ bool action_stricter(const char *rule_action, const char *default_action)
 }
 
 /* A case-insensitive match is the most common slip ("scmp_act_errno"); say so. */
-#define SUGGEST(table_lookup, value, buf)                                                                    \
-        ({                                                                                                   \
-                char *s_ = strdupa(value);                                                                   \
-                for (char *c_ = s_; *c_; c_++)                                                               \
-                        if (*c_ >= 'a' && *c_ <= 'z')                                                        \
-                                *c_ = (char) (*c_ - 'a' + 'A');                                              \
-                const char *m_ = table_lookup(s_) ? s_ : NULL;                                               \
-                if (m_)                                                                                      \
-                        (void) snprintf(buf, sizeof(buf), "; did you mean \"%s\"?", m_);                     \
-                else                                                                                         \
-                        buf[0] = 0;                                                                          \
-                buf;                                                                                         \
+#define SUGGEST(table_lookup, value, buf)                                                                   \
+        ({                                                                                                  \
+                char *s_ = strdupa(value);                                                                  \
+                for (char *c_ = s_; *c_; c_++)                                                              \
+                        if (*c_ >= 'a' && *c_ <= 'z')                                                       \
+                                *c_ = (char) (*c_ - 'a' + 'A');                                             \
+                const char *m_ = table_lookup(s_) ? s_ : NULL;                                              \
+                if (m_)                                                                                     \
+                        (void) snprintf(buf, sizeof(buf), "; did you mean \"%s\"?", m_);                    \
+                else                                                                                        \
+                        buf[0] = 0;                                                                         \
+                buf;                                                                                        \
         })
 
 static void check_action(Diagnostics *d, const char *path, Loc loc, const char *action)
@@ -65,7 +65,8 @@ static void check_arch(Diagnostics *d, const char *path, Loc loc, const char *sp
                 else
                         (void) SUGGEST(arch_from_spec, spec, hint);
                 diag_add(d, DIAG_UNKNOWN_ARCH, path, loc.line, loc.column,
-                         "%s: unknown architecture \"%s\"; runc fails with \"string %s is not a valid arch for "
+                         "%s: unknown architecture \"%s\"; runc fails with \"string %s is not a valid arch "
+                         "for "
                          "seccomp\"%s",
                          path, spec, spec, hint);
         } else if (!a->runc)
@@ -88,13 +89,15 @@ static void check_errno_value(Diagnostics *d, const char *path, Loc loc, uint64_
 
         if (a && !a->takes_errno)
                 diag_add(d, DIAG_ERRNO_WRONG_ACTION, path, loc.line, loc.column,
-                         "%s: an errno value only means something with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not %s; "
+                         "%s: an errno value only means something with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, "
+                         "not %s; "
                          "crun refuses the profile (\"errno value specified for action `%s`\") and runc "
                          "silently ignores it",
                          path, action, action);
         if (value >= 4095)
                 diag_add(d, DIAG_ERRNO_RANGE, path, loc.line, loc.column,
-                         "%s: %" PRIu64 " is not an errno: values must be below 4095; libseccomp refuses it and "
+                         "%s: %" PRIu64
+                         " is not an errno: values must be below 4095; libseccomp refuses it and "
                          "runc reports the misleading \"two checks on same syscall argument\"",
                          path, value);
         else if (value == 0 && a && a->base == SCMP_ACT_ERRNO(0))
@@ -110,7 +113,8 @@ static void check_min_kernel(Diagnostics *d, const Runtime runtime, const char *
         char p[PATH_MAX_LEN];
 
         (void) snprintf(p, sizeof(p), "%s.minKernel", path);
-        if (f->min_kernel_not_string || (f->min_kernel && *f->min_kernel && min_kernel_parse(f->min_kernel, &a, &b) < 0)) {
+        if (f->min_kernel_not_string ||
+            (f->min_kernel && *f->min_kernel && min_kernel_parse(f->min_kernel, &a, &b) < 0)) {
                 diag_add(d, DIAG_MIN_KERNEL_MALFORMED, p, f->loc_min_kernel.line, f->loc_min_kernel.column,
                          "%s: invalid kernel version%s%s%s: Docker refuses the profile (expected a string "
                          "\"<kernel>.<major>\" such as \"4.8\", each part 0-255)",
@@ -119,7 +123,8 @@ static void check_min_kernel(Diagnostics *d, const Runtime runtime, const char *
         }
         if (runtime == RUNTIME_CRIO && f->min_kernel && *f->min_kernel)
                 diag_add(d, DIAG_MIN_KERNEL_IGNORED, p, f->loc_min_kernel.line, f->loc_min_kernel.column,
-                         "%s: CRI-O (containers/common) has no minKernel: the condition is ignored and the rule "
+                         "%s: CRI-O (containers/common) has no minKernel: the condition is ignored and the "
+                         "rule "
                          "%s on every kernel",
                          p, strstr(path, "includes") ? "applies" : "is never excluded");
 }
@@ -149,9 +154,11 @@ static void check_containerd_errno(Diagnostics *d, const char *path, Loc loc, co
         if (n == oci_errno(errno_ret))
                 return;
         diag_add(d, DIAG_CONTAINERD_IGNORED_FIELD, path, loc.line, loc.column,
-                 "%s: containerd ignores the containers/common errno \"%s\" (%" PRIu64 "): the syscall fails with "
+                 "%s: containerd ignores the containers/common errno \"%s\" (%" PRIu64
+                 "): the syscall fails with "
                  "errno %" PRIu64 " there instead; set the number in %s, or run `seccompd convert`",
-                 path, name, n, oci_errno(errno_ret), strstr(path, "default") ? "defaultErrnoRet" : "errnoRet");
+                 path, name, n, oci_errno(errno_ret),
+                 strstr(path, "default") ? "defaultErrnoRet" : "errnoRet");
 }
 
 static void check_rule_names(Diagnostics *d, const Profile *p, size_t i, const char *name, Loc loc,
@@ -162,7 +169,8 @@ static void check_rule_names(Diagnostics *d, const Profile *p, size_t i, const c
 
         if (!*name) {
                 diag_add(d, DIAG_RULE_EMPTY_NAME, path, loc.line, loc.column,
-                         "%s: empty syscall name; runc fails with \"empty string is not a valid syscall\"", path);
+                         "%s: empty syscall name; runc fails with \"empty string is not a valid syscall\"",
+                         path);
                 return;
         }
         SyscallClass c = syscall_classify(name);
@@ -175,26 +183,31 @@ static void check_rule_names(Diagnostics *d, const Profile *p, size_t i, const c
         case SYSCALL_NEWER:
                 if (strcmp(c.since, "none") == 0)
                         diag_add(d, DIAG_NEEDS_NEWER_LIBSECCOMP, path, loc.line, loc.column,
-                                 "%s: \"%s\" is a Linux syscall that no released libseccomp knows; runtimes drop "
+                                 "%s: \"%s\" is a Linux syscall that no released libseccomp knows; runtimes "
+                                 "drop "
                                  "it silently%s",
                                  path, name, stricter ? ", so this rule never denies it" : "");
                 else
                         diag_add(d, DIAG_NEEDS_NEWER_LIBSECCOMP, path, loc.line, loc.column,
-                                 "%s: \"%s\" is a Linux syscall that libseccomp knows only from %s (this is %s); "
+                                 "%s: \"%s\" is a Linux syscall that libseccomp knows only from %s (this is "
+                                 "%s); "
                                  "a runc or crun built with an older libseccomp drops it silently%s",
-                                 path, name, c.since, v, stricter ? ", and this rule then never denies it" : "");
+                                 path, name, c.since, v,
+                                 stricter ? ", and this rule then never denies it" : "");
                 return;
         case SYSCALL_NOT_LINUX:
                 if (stricter)
                         diag_add(d, DIAG_SYSCALL_NOT_LINUX, path, loc.line, loc.column,
-                                 "%s: \"%s\" is not a Linux syscall; runtimes drop unknown names silently, so this "
+                                 "%s: \"%s\" is not a Linux syscall; runtimes drop unknown names silently, "
+                                 "so this "
                                  "%s rule would never apply%s%s%s",
                                  path, name, r->action, c.suggestion ? "; did you mean \"" : "",
                                  c.suggestion ?: "", c.suggestion ? "\"?" : "");
                 else
                         diag_add(d, DIAG_SYSCALL_UNKNOWN, path, loc.line, loc.column,
-                                 "%s: \"%s\" is not a Linux syscall (a typo?); runtimes drop it silently%s%s%s", path,
-                                 name, c.suggestion ? "; did you mean \"" : "", c.suggestion ?: "",
+                                 "%s: \"%s\" is not a Linux syscall (a typo?); runtimes drop it "
+                                 "silently%s%s%s",
+                                 path, name, c.suggestion ? "; did you mean \"" : "", c.suggestion ?: "",
                                  c.suggestion ? "\"?" : "");
                 return;
         }
@@ -202,8 +215,8 @@ static void check_rule_names(Diagnostics *d, const Profile *p, size_t i, const c
 
 static bool arg_equal(const ProfileArg *a, const ProfileArg *b)
 {
-        return a->index == b->index && a->value == b->value && a->value_two == b->value_two && a->op && b->op &&
-               strcmp(a->op, b->op) == 0;
+        return a->index == b->index && a->value == b->value && a->value_two == b->value_two && a->op &&
+               b->op && strcmp(a->op, b->op) == 0;
 }
 
 static void check_args(Diagnostics *d, const Profile *p, size_t i)
@@ -213,7 +226,8 @@ static void check_args(Diagnostics *d, const Profile *p, size_t i)
 
         if (r->args.n > 6)
                 diag_add(d, DIAG_ARG_COUNT, rule_path(path, i, "args"), r->loc_args.line, r->loc_args.column,
-                         "%s: %zu conditions, but a syscall has at most 6 arguments; runc refuses the profile",
+                         "%s: %zu conditions, but a syscall has at most 6 arguments; runc refuses the "
+                         "profile",
                          path, r->args.n);
 
         for (size_t k = 0; k < r->args.n; k++) {
@@ -223,20 +237,23 @@ static void check_args(Diagnostics *d, const Profile *p, size_t i)
                 if (a->index > 5) {
                         (void) snprintf(path, sizeof(path), "%s.index", ap);
                         diag_add(d, DIAG_ARG_INDEX, path, a->loc_index.line, a->loc_index.column,
-                                 "%s: argument index %" PRIu64 ", but syscall arguments are numbered 0 to 5; runc "
+                                 "%s: argument index %" PRIu64
+                                 ", but syscall arguments are numbered 0 to 5; runc "
                                  "fails with \"syscalls only have up to 6 arguments (%" PRIu64 " given)\"",
                                  path, a->index, a->index);
                 }
                 (void) snprintf(path, sizeof(path), "%s.op", ap);
                 if (!a->op || !*a->op)
                         diag_add(d, DIAG_UNKNOWN_OPERATOR, path, a->loc.line, a->loc.column,
-                                 "%s: missing operator; runc fails with \"string  is not a valid operator for "
+                                 "%s: missing operator; runc fails with \"string  is not a valid operator "
+                                 "for "
                                  "seccomp\"",
                                  path);
                 else if (!operator_from_spec(a->op))
                         diag_add(d, DIAG_UNKNOWN_OPERATOR, path, a->loc_op.line, a->loc_op.column,
                                  "%s: unknown operator \"%s\" (one of SCMP_CMP_NE, _LT, _LE, _EQ, _GE, _GT, "
-                                 "_MASKED_EQ); runc fails with \"string %s is not a valid operator for seccomp\"%s",
+                                 "_MASKED_EQ); runc fails with \"string %s is not a valid operator for "
+                                 "seccomp\"%s",
                                  path, a->op, a->op, SUGGEST(operator_from_spec, a->op, hint));
         }
 
@@ -265,32 +282,40 @@ static void check_args(Diagnostics *d, const Profile *p, size_t i)
                              action_from_spec(r->action)->rank > action_from_spec(p->default_action)->rank;
                 if (all_same)
                         diag_add(d, DIAG_ARG_SAME_INDEX, path, r->loc_args.line, r->loc_args.column,
-                                 "%s: the same condition on argument %" PRIu64 " is written %zu times; runtimes add "
+                                 "%s: the same condition on argument %" PRIu64
+                                 " is written %zu times; runtimes add "
                                  "each as its own rule, to no effect",
                                  path, a->index, count);
                 else if (all_eq)
                         /* Equalities with different values can only be meant as a set: as AND they would
                          * never match. OR is what the author wants, and what runtimes do. */
                         diag_add(d, DIAG_ARG_SAME_INDEX, path, r->loc_args.line, r->loc_args.column,
-                                 "%s: %zu SCMP_CMP_EQ conditions on argument %" PRIu64 " become separate rules: "
-                                 "the %s rule matches any one of the values (OR), which is likely what is meant",
+                                 "%s: %zu SCMP_CMP_EQ conditions on argument %" PRIu64
+                                 " become separate rules: "
+                                 "the %s rule matches any one of the values (OR), which is likely what is "
+                                 "meant",
                                  path, count, a->index, r->action ?: "");
                 else if (wider)
-                        diag_add(d, DIAG_ARG_AND_BECOMES_OR, path, r->loc_args.line, r->loc_args.column,
-                                 "%s: %zu conditions on argument %" PRIu64 " are meant together (AND), but runc and "
-                                 "crun add each as a separate rule (OR): this %s rule then lets through what "
-                                 "either condition matches, which is wider than intended; write one condition per "
-                                 "argument (e.g. SCMP_CMP_MASKED_EQ), or split it into explicit rules",
-                                 path, count, a->index, r->action);
+                        diag_add(
+                                d, DIAG_ARG_AND_BECOMES_OR, path, r->loc_args.line, r->loc_args.column,
+                                "%s: %zu conditions on argument %" PRIu64
+                                " are meant together (AND), but runc and "
+                                "crun add each as a separate rule (OR): this %s rule then lets through what "
+                                "either condition matches, which is wider than intended; write one "
+                                "condition per "
+                                "argument (e.g. SCMP_CMP_MASKED_EQ), or split it into explicit rules",
+                                path, count, a->index, r->action);
                 else
                         diag_add(d, DIAG_ARG_SAME_INDEX, path, r->loc_args.line, r->loc_args.column,
-                                 "%s: %zu conditions on argument %" PRIu64 " are applied as separate rules (OR), "
+                                 "%s: %zu conditions on argument %" PRIu64
+                                 " are applied as separate rules (OR), "
                                  "not together (AND): this %s rule matches when either one does",
                                  path, count, a->index, r->action ?: "");
         }
 }
 
-static void check_rule(Diagnostics *d, const Profile *p, size_t i, const ValidateOptions *o, bool *notify_seen)
+static void check_rule(Diagnostics *d, const Profile *p, size_t i, const ValidateOptions *o,
+                       bool *notify_seen)
 {
         const ProfileRule *r = p->syscalls.items + i;
         char path[PATH_MAX_LEN];
@@ -299,7 +324,8 @@ static void check_rule(Diagnostics *d, const Profile *p, size_t i, const Validat
         if (has_name && r->names.n > 0)
                 diag_add(d, DIAG_RULE_NAME_AND_NAMES, rule_path(path, i, "name"), r->loc_name.line,
                          r->loc_name.column,
-                         "%s: both \"name\" and \"names\"; Docker and CRI-O refuse the profile (\"both 'name' and "
+                         "%s: both \"name\" and \"names\"; Docker and CRI-O refuse the profile (\"both "
+                         "'name' and "
                          "'names' are specified in the seccomp profile\"): keep only \"names\"",
                          path);
         if (!has_name && r->names.n == 0)
@@ -322,7 +348,8 @@ static void check_rule(Diagnostics *d, const Profile *p, size_t i, const Validat
         if (has_name)
                 check_rule_names(d, p, i, r->name, r->loc_name, rule_path(path, i, "name"));
 
-        check_action(d, rule_path(path, i, "action"), r->loc_action.line ? r->loc_action : r->loc, r->action);
+        check_action(d, rule_path(path, i, "action"), r->loc_action.line ? r->loc_action : r->loc,
+                     r->action);
         if (r->errno_ret)
                 check_errno_value(d, rule_path(path, i, "errnoRet"), r->loc_errno_ret, *r->errno_ret,
                                   r->action ?: "");
@@ -330,8 +357,10 @@ static void check_rule(Diagnostics *d, const Profile *p, size_t i, const Validat
                 uint64_t n;
                 rule_path(path, i, "errno");
                 if (errno_from_name(r->errno_name, &n) < 0)
-                        diag_add(d, DIAG_UNKNOWN_ERRNO, path, r->loc_errno_name.line, r->loc_errno_name.column,
-                                 "%s: unknown errno \"%s\"; CRI-O and podman refuse the profile (\"unknown errno "
+                        diag_add(d, DIAG_UNKNOWN_ERRNO, path, r->loc_errno_name.line,
+                                 r->loc_errno_name.column,
+                                 "%s: unknown errno \"%s\"; CRI-O and podman refuse the profile (\"unknown "
+                                 "errno "
                                  "%s\")",
                                  path, r->errno_name, r->errno_name);
                 else if (o->runtime == RUNTIME_CONTAINERD)
@@ -346,14 +375,16 @@ static void check_rule(Diagnostics *d, const Profile *p, size_t i, const Validat
                 for (size_t k = 0; k < r->names.n; k++)
                         if (strcmp(r->names.items[k], "write") == 0) {
                                 (void) snprintf(path, sizeof(path), "syscalls[%zu].names[%zu]", i, k);
-                                diag_add(d, DIAG_NOTIFY_WRITE, path, r->names.locs[k].line, r->names.locs[k].column,
-                                         "%s: SCMP_ACT_NOTIFY on write would deadlock the runtime, which needs "
+                                diag_add(d, DIAG_NOTIFY_WRITE, path, r->names.locs[k].line,
+                                         r->names.locs[k].column,
+                                         "%s: SCMP_ACT_NOTIFY on write would deadlock the runtime, which "
+                                         "needs "
                                          "write to hand over the listener; runc refuses it",
                                          path);
                         }
                 if (!p->listener_path || !*p->listener_path)
-                        diag_add(d, DIAG_NOTIFY_NO_LISTENER, rule_path(path, i, "action"), r->loc_action.line,
-                                 r->loc_action.column,
+                        diag_add(d, DIAG_NOTIFY_NO_LISTENER, rule_path(path, i, "action"),
+                                 r->loc_action.line, r->loc_action.column,
                                  "%s: SCMP_ACT_NOTIFY without a top-level \"listenerPath\"; runc fails with "
                                  "\"seccomp listenerPath is not set\"",
                                  path);
@@ -364,8 +395,10 @@ static void check_rule(Diagnostics *d, const Profile *p, size_t i, const Validat
                         if (!allowed)
                                 diag_add(d, DIAG_NOTIFY_NOT_ALLOWED, rule_path(path, i, "action"),
                                          r->loc_action.line, r->loc_action.column,
-                                         "%s: SCMP_ACT_NOTIFY makes the runtime, running as root on the node, "
-                                         "connect to the profile's listenerPath \"%s\"; only listener paths the "
+                                         "%s: SCMP_ACT_NOTIFY makes the runtime, running as root on the "
+                                         "node, "
+                                         "connect to the profile's listenerPath \"%s\"; only listener paths "
+                                         "the "
                                          "admin allows (--allow-notify PATH) are accepted",
                                          path, p->listener_path);
                 }
@@ -379,11 +412,13 @@ static void check_rule(Diagnostics *d, const Profile *p, size_t i, const Validat
                 rule_path(path, i, what);
                 check_min_kernel(d, o->runtime, path, f);
                 if (o->runtime == RUNTIME_CONTAINERD && !filter_empty(f))
-                        diag_add(d, DIAG_CONTAINERD_IGNORED_FIELD, path, f->loc.line, f->loc.column,
-                                 "%s: containerd ignores \"%s\" (a Docker and CRI-O extension): this rule %s on "
-                                 "every node, for every container whatever its capabilities, architecture or "
-                                 "kernel; run `seccompd convert` to resolve it for your nodes",
-                                 path, what, k ? "is never excluded" : "applies");
+                        diag_add(
+                                d, DIAG_CONTAINERD_IGNORED_FIELD, path, f->loc.line, f->loc.column,
+                                "%s: containerd ignores \"%s\" (a Docker and CRI-O extension): this rule %s "
+                                "on "
+                                "every node, for every container whatever its capabilities, architecture or "
+                                "kernel; run `seccompd convert` to resolve it for your nodes",
+                                path, what, k ? "is never excluded" : "applies");
         }
 }
 
@@ -398,21 +433,27 @@ void profile_check(const Profile *p, const ValidateOptions *o, const ArchInfo *a
         if (!p->default_action || !*p->default_action) {
                 if (p->syscalls.n == 0)
                         diag_add(d, DIAG_DEFAULT_ACTION_MISSING, "defaultAction", loc.line, loc.column,
-                                 "defaultAction: missing or empty, and no syscall rules: containerd, CRI-O and "
+                                 "defaultAction: missing or empty, and no syscall rules: containerd, CRI-O "
+                                 "and "
                                  "Docker then run the container unconfined, without any error");
                 else
                         diag_add(d, DIAG_DEFAULT_ACTION_MISSING, "defaultAction", loc.line, loc.column,
-                                 "defaultAction: missing or empty; runc fails to create the container (\"string  "
-                                 "is not a valid action for seccomp\") and crun with \"seccomp misses the default "
+                                 "defaultAction: missing or empty; runc fails to create the container "
+                                 "(\"string  "
+                                 "is not a valid action for seccomp\") and crun with \"seccomp misses the "
+                                 "default "
                                  "action\"");
         } else if (!action_from_spec(p->default_action))
                 diag_add(d, DIAG_UNKNOWN_ACTION, "defaultAction", loc.line, loc.column,
-                         "defaultAction: unknown action \"%s\"; runc fails with \"string %s is not a valid action "
+                         "defaultAction: unknown action \"%s\"; runc fails with \"string %s is not a valid "
+                         "action "
                          "for seccomp\"%s",
-                         p->default_action, p->default_action, SUGGEST(action_from_spec, p->default_action, hint));
+                         p->default_action, p->default_action,
+                         SUGGEST(action_from_spec, p->default_action, hint));
         else if (strcmp(p->default_action, "SCMP_ACT_NOTIFY") == 0)
                 diag_add(d, DIAG_NOTIFY_DEFAULT, "defaultAction", loc.line, loc.column,
-                         "defaultAction: SCMP_ACT_NOTIFY as the default would send every syscall of the runtime "
+                         "defaultAction: SCMP_ACT_NOTIFY as the default would send every syscall of the "
+                         "runtime "
                          "itself to the listener; runc refuses it");
 
         if (p->default_errno_ret)
@@ -426,8 +467,8 @@ void profile_check(const Profile *p, const ValidateOptions *o, const ArchInfo *a
                                  "defaultErrno: unknown errno \"%s\"; CRI-O and podman refuse the profile",
                                  p->default_errno_name);
                 else if (o->runtime == RUNTIME_CONTAINERD)
-                        check_containerd_errno(d, "defaultErrno", l, p->default_errno_name, p->default_errno_ret,
-                                               p->default_action ?: "");
+                        check_containerd_errno(d, "defaultErrno", l, p->default_errno_name,
+                                               p->default_errno_ret, p->default_action ?: "");
                 else
                         check_errno_value(d, "defaultErrno", l, n, p->default_action ?: "");
         }
@@ -449,18 +490,24 @@ void profile_check(const Profile *p, const ValidateOptions *o, const ArchInfo *a
         }
         if (p->architectures.n > 0 && p->arch_map.n > 0)
                 diag_add(d, DIAG_ARCH_AND_ARCHMAP, "archMap", p->loc_arch_map.line, p->loc_arch_map.column,
-                         "archMap: both \"architectures\" and \"archMap\"; Docker and CRI-O refuse the profile "
+                         "archMap: both \"architectures\" and \"archMap\"; Docker and CRI-O refuse the "
+                         "profile "
                          "(\"use either 'architectures' or 'archMap'\")");
         if (p->arch_map.n > 0 && p->architectures.n == 0) {
                 if (o->runtime == RUNTIME_CONTAINERD)
-                        diag_add(d, DIAG_ARCHMAP_IGNORED, "archMap", p->loc_arch_map.line, p->loc_arch_map.column,
-                                 "archMap: containerd ignores archMap: the filter covers only the node's native "
-                                 "architecture, and 32-bit (x86, x32, arm) syscalls are killed; list them in "
-                                 "\"architectures\" (`seccompd convert` does it)");
+                        diag_add(
+                                d, DIAG_ARCHMAP_IGNORED, "archMap", p->loc_arch_map.line,
+                                p->loc_arch_map.column,
+                                "archMap: containerd ignores archMap: the filter covers only the node's "
+                                "native "
+                                "architecture, and 32-bit (x86, x32, arm) syscalls are killed; list them in "
+                                "\"architectures\" (`seccompd convert` does it)");
                 else if (strcmp(arch->go, "amd64") != 0 && strcmp(arch->go, "arm64") != 0 &&
                          strcmp(arch->go, "s390x") != 0 && strncmp(arch->go, "mips", 4) != 0)
-                        diag_add(d, DIAG_ARCHMAP_IGNORED, "archMap", p->loc_arch_map.line, p->loc_arch_map.column,
-                                 "archMap: containers/common (CRI-O) does not expand archMap on %s: the filter "
+                        diag_add(d, DIAG_ARCHMAP_IGNORED, "archMap", p->loc_arch_map.line,
+                                 p->loc_arch_map.column,
+                                 "archMap: containers/common (CRI-O) does not expand archMap on %s: the "
+                                 "filter "
                                  "covers only the native architecture; list \"architectures\" instead",
                                  arch->name);
         }
@@ -474,34 +521,39 @@ void profile_check(const Profile *p, const ValidateOptions *o, const ArchInfo *a
                 if (!fi)
                         diag_add(d, DIAG_UNKNOWN_FLAG, path, l.line, l.column,
                                  "%s: unknown flag \"%s\" (runc knows SECCOMP_FILTER_FLAG_TSYNC, _LOG, "
-                                 "_SPEC_ALLOW and _WAIT_KILLABLE_RECV); runc fails with \"seccomp flag %s is not "
+                                 "_SPEC_ALLOW and _WAIT_KILLABLE_RECV); runc fails with \"seccomp flag %s "
+                                 "is not "
                                  "known to runc\"",
                                  path, f, f);
                 else if (libseccomp_version(v), version_compare(fi->since, v) > 0)
-                        diag_add(d, DIAG_NEEDS_NEWER_LIBSECCOMP, path, l.line, l.column,
-                                 "%s: %s needs libseccomp >= %s (this is %s); a runc built with an older one "
-                                 "fails to create the container",
-                                 path, f, fi->since, v);
+                        diag_add(
+                                d, DIAG_NEEDS_NEWER_LIBSECCOMP, path, l.line, l.column,
+                                "%s: %s needs libseccomp >= %s (this is %s); a runc built with an older one "
+                                "fails to create the container",
+                                path, f, fi->since, v);
                 else if (strcmp(f, "SECCOMP_FILTER_FLAG_TSYNC") == 0)
-                        diag_add(d, DIAG_FLAG_TSYNC, path, l.line, l.column,
-                                 "%s: runc ignores SECCOMP_FILTER_FLAG_TSYNC (the container's init is single-"
-                                 "threaded when the filter loads)",
-                                 path);
+                        diag_add(
+                                d, DIAG_FLAG_TSYNC, path, l.line, l.column,
+                                "%s: runc ignores SECCOMP_FILTER_FLAG_TSYNC (the container's init is single-"
+                                "threaded when the filter loads)",
+                                path);
         }
         if (p->flags.non_null && p->flags.n == 0)
                 diag_add(d, DIAG_FLAGS_EMPTY, "flags", p->loc_flags.line, p->loc_flags.column,
-                         "flags: an empty list is dropped when containerd or CRI-O re-marshal the spec, and runc "
+                         "flags: an empty list is dropped when containerd or CRI-O re-marshal the spec, and "
+                         "runc "
                          "then adds SECCOMP_FILTER_FLAG_SPEC_ALLOW as for a missing one");
 
         if (p->listener_path && *p->listener_path && p->listener_path[0] != '/')
                 diag_add(d, DIAG_LISTENER_PATH_RELATIVE, "listenerPath", p->loc_listener_path.line,
                          p->loc_listener_path.column,
-                         "listenerPath: \"%s\" is not absolute; crun refuses it, and a relative socket path would "
+                         "listenerPath: \"%s\" is not absolute; crun refuses it, and a relative socket path "
+                         "would "
                          "resolve against the runtime's working directory on the node",
                          p->listener_path);
         if (p->listener_metadata && *p->listener_metadata && !(p->listener_path && *p->listener_path))
-                diag_add(d, DIAG_LISTENER_METADATA_NO_PATH, "listenerMetadata", p->loc_listener_metadata.line,
-                         p->loc_listener_metadata.column,
+                diag_add(d, DIAG_LISTENER_METADATA_NO_PATH, "listenerMetadata",
+                         p->loc_listener_metadata.line, p->loc_listener_metadata.column,
                          "listenerMetadata: set without listenerPath; the runtime refuses it");
 
         for (size_t i = 0; i < p->syscalls.n; i++)

@@ -29,16 +29,18 @@ static void rule_add_error(char *buf, size_t size, int r, const char *name)
 {
         switch (r) {
         case -EEXIST:
-                (void) snprintf(buf, size,
-                                "an earlier rule for this syscall has the same conditions and another action; runc "
-                                "fails with \"error adding seccomp filter rule for syscall %s: file exists\"",
-                                name);
+                (void) snprintf(
+                        buf, size,
+                        "an earlier rule for this syscall has the same conditions and another action; runc "
+                        "fails with \"error adding seccomp filter rule for syscall %s: file exists\"",
+                        name);
                 break;
         case -EINVAL:
-                (void) snprintf(buf, size,
-                                "libseccomp refuses the rule as invalid; runc reports \"error adding seccomp filter "
-                                "rule for syscall %s: two checks on same syscall argument\"",
-                                name);
+                (void) snprintf(
+                        buf, size,
+                        "libseccomp refuses the rule as invalid; runc reports \"error adding seccomp filter "
+                        "rule for syscall %s: two checks on same syscall argument\"",
+                        name);
                 break;
         default:
                 (void) snprintf(buf, size, "libseccomp refuses the rule: %s", strerror(-r));
@@ -68,8 +70,10 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t act, int nr, const ProfileArgs
                 if (!op || a->index > 5)
                         return 0;
                 cmp[n++] = op->op == SCMP_CMP_MASKED_EQ
-                                   ? (struct scmp_arg_cmp){ (unsigned) a->index, SCMP_CMP_MASKED_EQ, a->value, a->value_two }
-                                   : (struct scmp_arg_cmp){ (unsigned) a->index, (enum scmp_compare) op->op, a->value, 0 };
+                                   ? (struct scmp_arg_cmp){(unsigned) a->index, SCMP_CMP_MASKED_EQ, a->value,
+                                                           a->value_two}
+                                   : (struct scmp_arg_cmp){(unsigned) a->index, (enum scmp_compare) op->op,
+                                                           a->value, 0};
         }
         if (n == 0)
                 return seccomp_rule_add(ctx, act, nr, 0);
@@ -115,11 +119,12 @@ int effective_compile(const Effective *e, const ArchInfo *arch, Diagnostics *d, 
                 if (r == -EEXIST)
                         continue;
                 if (r == -EDOM)
-                        diag_add(d, DIAG_LIBSECCOMP_REJECTED, "architectures", 0, 0,
-                                 "architectures: %s cannot share a filter with %s: their byte orders differ; "
-                                 "runc fails with \"error adding architecture to seccomp filter: numerical "
-                                 "argument out of domain\"",
-                                 a->spec, arch->spec);
+                        diag_add(
+                                d, DIAG_LIBSECCOMP_REJECTED, "architectures", 0, 0,
+                                "architectures: %s cannot share a filter with %s: their byte orders differ; "
+                                "runc fails with \"error adding architecture to seccomp filter: numerical "
+                                "argument out of domain\"",
+                                a->spec, arch->spec);
                 else if (r < 0)
                         diag_add(d, DIAG_LIBSECCOMP_REJECTED, "architectures", 0, 0,
                                  "architectures: libseccomp refuses %s: %s", a->spec, strerror(-r));
@@ -150,8 +155,8 @@ int effective_compile(const Effective *e, const ArchInfo *arch, Diagnostics *d, 
                                 Loc l = er->name_locs[k];
                                 (void) snprintf(path, sizeof(path), "syscalls[%zu]", er->rule);
                                 rule_add_error(msg, sizeof(msg), r, name);
-                                diag_add(d, DIAG_LIBSECCOMP_REJECTED, path, l.line, l.column, "%s: %s: %s", path,
-                                         name, msg);
+                                diag_add(d, DIAG_LIBSECCOMP_REJECTED, path, l.line, l.column, "%s: %s: %s",
+                                         path, name, msg);
                         }
                 }
         }

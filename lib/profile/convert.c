@@ -74,7 +74,8 @@ static void emit(FILE *f, const Effective *e)
                         for (size_t k = 0; k < r->args->n; k++) {
                                 const ProfileArg *a = r->args->items + k;
                                 fprintf(f,
-                                        "%s\n        {\n          \"index\": %" PRIu64 ",\n          \"value\": %" PRIu64
+                                        "%s\n        {\n          \"index\": %" PRIu64
+                                        ",\n          \"value\": %" PRIu64
                                         ",\n          \"valueTwo\": %" PRIu64 ",\n          \"op\": ",
                                         k ? "," : "", a->index, a->value, a->value_two);
                                 put_string(f, a->op ?: "");
@@ -120,21 +121,21 @@ int profile_convert(const char *buf, size_t len, const ConvertOptions *o, Diagno
         }
 
         if (len > PROFILE_MAX_SIZE) {
-                diag_add(d, DIAG_JSON_TOO_LARGE, "", 0, 0, "the profile is %zu bytes; seccompd reads at most %d",
-                         len, PROFILE_MAX_SIZE);
+                diag_add(d, DIAG_JSON_TOO_LARGE, "", 0, 0,
+                         "the profile is %zu bytes; seccompd reads at most %d", len, PROFILE_MAX_SIZE);
                 return diagnostics_done(d) ?: -EINVAL;
         }
         r = profile_parse(buf, len, &all, &p);
         if (r >= 0) {
                 /* The Docker-format checks: what convert resolves (name, includes, errno names) is not an
                  * error here, so check as CRI-O would read it. */
-                ValidateOptions vo = { .runtime = RUNTIME_CRIO, .arch = arch };
+                ValidateOptions vo = {.runtime = RUNTIME_CRIO, .arch = arch};
                 profile_check(p, &vo, arch, &all);
         }
         for (size_t i = 0; i < all.n; i++)
                 if (all.items[i].severity == SEVERITY_ERROR)
-                        diag_add(d, all.items[i].code, all.items[i].path, all.items[i].line, all.items[i].column,
-                                 "%s", all.items[i].message);
+                        diag_add(d, all.items[i].code, all.items[i].path, all.items[i].line,
+                                 all.items[i].column, "%s", all.items[i].message);
         diagnostics_clear(&all);
         if (r == -EBADMSG)
                 return diagnostics_done(d) ?: -EINVAL;

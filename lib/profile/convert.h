@@ -11,9 +11,9 @@
 #include "validate.h"
 
 typedef struct ConvertOptions {
-        Runtime runtime;           /* selects the default capabilities */
-        const ArchInfo *arch;      /* NULL: this machine's */
-        const char *const *caps;   /* NULL: the runtime's default container capabilities */
+        Runtime runtime;         /* selects the default capabilities */
+        const ArchInfo *arch;    /* NULL: this machine's */
+        const char *const *caps; /* NULL: the runtime's default container capabilities */
         size_t n_caps;
         unsigned kernel_major, kernel_minor; /* 0.0: the running kernel */
 } ConvertOptions;

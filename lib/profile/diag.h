@@ -72,8 +72,8 @@ typedef enum DiagCode {
 typedef struct Diagnostic {
         Severity severity;
         DiagCode code;
-        char *path;       /* JSON path, "" for the whole document */
-        unsigned line;    /* 0 when unknown */
+        char *path;    /* JSON path, "" for the whole document */
+        unsigned line; /* 0 when unknown */
         unsigned column;
         char *message;
 } Diagnostic;

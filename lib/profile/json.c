@@ -119,7 +119,7 @@ static JsonValue *new_value(Parser *ps, JsonType type, const char *at)
         JsonValue *v = arena_alloc(ps->doc, sizeof(JsonValue));
         if (!v)
                 return NULL;
-        *v = (JsonValue){ .type = type, .line = ps->line, .column = column_of(ps, at) };
+        *v = (JsonValue){.type = type, .line = ps->line, .column = column_of(ps, at)};
         return v;
 }
 
@@ -355,7 +355,7 @@ static int parse_value(Parser *ps, unsigned depth, JsonValue **ret);
 static int parse_array(Parser *ps, unsigned depth, JsonValue *v)
 {
         _cleanup_free_ void *items = NULL;
-        Vec vec = { .item_size = sizeof(JsonValue *) };
+        Vec vec = {.item_size = sizeof(JsonValue *)};
         int r;
 
         ps->p++;
@@ -394,7 +394,7 @@ static int parse_array(Parser *ps, unsigned depth, JsonValue *v)
 static int parse_object(Parser *ps, unsigned depth, JsonValue *v)
 {
         _cleanup_free_ void *members = NULL;
-        Vec vec = { .item_size = sizeof(JsonMember) };
+        Vec vec = {.item_size = sizeof(JsonMember)};
         int r;
 
         ps->p++;
@@ -404,7 +404,7 @@ static int parse_object(Parser *ps, unsigned depth, JsonValue *v)
                 return 0;
         }
         for (;;) {
-                JsonMember m = { .line = ps->line };
+                JsonMember m = {.line = ps->line};
                 skip_space(ps);
                 if (ps->p >= ps->end || *ps->p != '"')
                         return fail_char(ps, "looking for beginning of object key string");
@@ -453,9 +453,9 @@ static int parse_value(Parser *ps, unsigned depth, JsonValue **ret)
                 return fail(ps, ps->p, "nesting deeper than %d levels", JSON_MAX_DEPTH);
 
         char c = *ps->p;
-        JsonType t = c == '{'   ? JSON_OBJECT
-                     : c == '[' ? JSON_ARRAY
-                     : c == '"' ? JSON_STRING
+        JsonType t = c == '{'               ? JSON_OBJECT
+                     : c == '['             ? JSON_ARRAY
+                     : c == '"'             ? JSON_STRING
                      : c == 't' || c == 'f' ? JSON_BOOL
                      : c == 'n'             ? JSON_NULL
                                             : JSON_NUMBER;

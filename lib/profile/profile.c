@@ -46,69 +46,74 @@ typedef struct AnyArray {
 #define F(type, field, kind_) .offset = offsetof(type, field), .kind = kind_
 
 static const FieldDesc arg_fields[] = {
-        { "index", F(ProfileArg, index, FIELD_UINT), .loc_offset = offsetof(ProfileArg, loc_index) },
-        { "value", F(ProfileArg, value, FIELD_UINT), .loc_offset = offsetof(ProfileArg, loc_value) },
-        { "valueTwo", F(ProfileArg, value_two, FIELD_UINT), .loc_offset = offsetof(ProfileArg, loc_value_two) },
-        { "op", F(ProfileArg, op, FIELD_STRING), .loc_offset = offsetof(ProfileArg, loc_op) },
+        {"index", F(ProfileArg, index, FIELD_UINT), .loc_offset = offsetof(ProfileArg, loc_index)},
+        {"value", F(ProfileArg, value, FIELD_UINT), .loc_offset = offsetof(ProfileArg, loc_value)},
+        {"valueTwo", F(ProfileArg, value_two, FIELD_UINT),
+         .loc_offset = offsetof(ProfileArg, loc_value_two)},
+        {"op", F(ProfileArg, op, FIELD_STRING), .loc_offset = offsetof(ProfileArg, loc_op)},
 };
-static const StructDesc arg_desc = { "LinuxSeccompArg", sizeof(ProfileArg), offsetof(ProfileArg, loc), arg_fields,
-                                     ELEMENTSOF(arg_fields) };
+static const StructDesc arg_desc = {"LinuxSeccompArg", sizeof(ProfileArg), offsetof(ProfileArg, loc),
+                                    arg_fields, ELEMENTSOF(arg_fields)};
 
 static const FieldDesc filter_fields[] = {
-        { "caps", F(ProfileFilter, caps, FIELD_STRINGS), .loc_offset = offsetof(ProfileFilter, loc_caps) },
-        { "arches", F(ProfileFilter, arches, FIELD_STRINGS), .loc_offset = offsetof(ProfileFilter, loc_arches) },
-        { "minKernel", F(ProfileFilter, min_kernel, FIELD_KERNEL),
-          .loc_offset = offsetof(ProfileFilter, loc_min_kernel) },
+        {"caps", F(ProfileFilter, caps, FIELD_STRINGS), .loc_offset = offsetof(ProfileFilter, loc_caps)},
+        {"arches", F(ProfileFilter, arches, FIELD_STRINGS),
+         .loc_offset = offsetof(ProfileFilter, loc_arches)},
+        {"minKernel", F(ProfileFilter, min_kernel, FIELD_KERNEL),
+         .loc_offset = offsetof(ProfileFilter, loc_min_kernel)},
 };
-static const StructDesc filter_desc = { "Filter", sizeof(ProfileFilter), offsetof(ProfileFilter, loc),
-                                        filter_fields, ELEMENTSOF(filter_fields) };
+static const StructDesc filter_desc = {"Filter", sizeof(ProfileFilter), offsetof(ProfileFilter, loc),
+                                       filter_fields, ELEMENTSOF(filter_fields)};
 
 static const FieldDesc rule_fields[] = {
-        { "name", F(ProfileRule, name, FIELD_STRING), .loc_offset = offsetof(ProfileRule, loc_name) },
-        { "names", F(ProfileRule, names, FIELD_STRINGS), .loc_offset = offsetof(ProfileRule, loc_names) },
-        { "action", F(ProfileRule, action, FIELD_STRING), .loc_offset = offsetof(ProfileRule, loc_action) },
-        { "errnoRet", F(ProfileRule, errno_ret, FIELD_UINT_PTR), .loc_offset = offsetof(ProfileRule, loc_errno_ret),
-          .value_offset = offsetof(ProfileRule, errno_ret_value) },
-        { "errno", F(ProfileRule, errno_name, FIELD_STRING), .loc_offset = offsetof(ProfileRule, loc_errno_name) },
-        { "args", F(ProfileRule, args, FIELD_STRUCTS), .loc_offset = offsetof(ProfileRule, loc_args),
-          .sub = &arg_desc },
-        { "comment", F(ProfileRule, comment, FIELD_STRING), .loc_offset = offsetof(ProfileRule, loc_comment) },
-        { "includes", F(ProfileRule, includes, FIELD_STRUCT), .sub = &filter_desc },
-        { "excludes", F(ProfileRule, excludes, FIELD_STRUCT), .sub = &filter_desc },
+        {"name", F(ProfileRule, name, FIELD_STRING), .loc_offset = offsetof(ProfileRule, loc_name)},
+        {"names", F(ProfileRule, names, FIELD_STRINGS), .loc_offset = offsetof(ProfileRule, loc_names)},
+        {"action", F(ProfileRule, action, FIELD_STRING), .loc_offset = offsetof(ProfileRule, loc_action)},
+        {"errnoRet", F(ProfileRule, errno_ret, FIELD_UINT_PTR),
+         .loc_offset = offsetof(ProfileRule, loc_errno_ret),
+         .value_offset = offsetof(ProfileRule, errno_ret_value)},
+        {"errno", F(ProfileRule, errno_name, FIELD_STRING),
+         .loc_offset = offsetof(ProfileRule, loc_errno_name)},
+        {"args", F(ProfileRule, args, FIELD_STRUCTS), .loc_offset = offsetof(ProfileRule, loc_args),
+         .sub = &arg_desc},
+        {"comment", F(ProfileRule, comment, FIELD_STRING), .loc_offset = offsetof(ProfileRule, loc_comment)},
+        {"includes", F(ProfileRule, includes, FIELD_STRUCT), .sub = &filter_desc},
+        {"excludes", F(ProfileRule, excludes, FIELD_STRUCT), .sub = &filter_desc},
 };
-static const StructDesc rule_desc = { "Syscall", sizeof(ProfileRule), offsetof(ProfileRule, loc), rule_fields,
-                                      ELEMENTSOF(rule_fields) };
+static const StructDesc rule_desc = {"Syscall", sizeof(ProfileRule), offsetof(ProfileRule, loc), rule_fields,
+                                     ELEMENTSOF(rule_fields)};
 
 static const FieldDesc archmap_fields[] = {
-        { "architecture", F(ArchMapEntry, architecture, FIELD_STRING),
-          .loc_offset = offsetof(ArchMapEntry, loc_architecture) },
-        { "subArchitectures", F(ArchMapEntry, sub_architectures, FIELD_STRINGS),
-          .loc_offset = offsetof(ArchMapEntry, loc_sub_architectures) },
+        {"architecture", F(ArchMapEntry, architecture, FIELD_STRING),
+         .loc_offset = offsetof(ArchMapEntry, loc_architecture)},
+        {"subArchitectures", F(ArchMapEntry, sub_architectures, FIELD_STRINGS),
+         .loc_offset = offsetof(ArchMapEntry, loc_sub_architectures)},
 };
-static const StructDesc archmap_desc = { "Architecture", sizeof(ArchMapEntry), offsetof(ArchMapEntry, loc),
-                                         archmap_fields, ELEMENTSOF(archmap_fields) };
+static const StructDesc archmap_desc = {"Architecture", sizeof(ArchMapEntry), offsetof(ArchMapEntry, loc),
+                                        archmap_fields, ELEMENTSOF(archmap_fields)};
 
 static const FieldDesc profile_fields[] = {
-        { "defaultAction", F(Profile, default_action, FIELD_STRING),
-          .loc_offset = offsetof(Profile, loc_default_action) },
-        { "defaultErrnoRet", F(Profile, default_errno_ret, FIELD_UINT_PTR),
-          .loc_offset = offsetof(Profile, loc_default_errno_ret),
-          .value_offset = offsetof(Profile, default_errno_ret_value) },
-        { "defaultErrno", F(Profile, default_errno_name, FIELD_STRING),
-          .loc_offset = offsetof(Profile, loc_default_errno_name) },
-        { "architectures", F(Profile, architectures, FIELD_STRINGS),
-          .loc_offset = offsetof(Profile, loc_architectures) },
-        { "archMap", F(Profile, arch_map, FIELD_STRUCTS), .loc_offset = offsetof(Profile, loc_arch_map),
-          .sub = &archmap_desc },
-        { "flags", F(Profile, flags, FIELD_STRINGS), .loc_offset = offsetof(Profile, loc_flags) },
-        { "listenerPath", F(Profile, listener_path, FIELD_STRING), .loc_offset = offsetof(Profile, loc_listener_path) },
-        { "listenerMetadata", F(Profile, listener_metadata, FIELD_STRING),
-          .loc_offset = offsetof(Profile, loc_listener_metadata) },
-        { "syscalls", F(Profile, syscalls, FIELD_STRUCTS), .loc_offset = offsetof(Profile, loc_syscalls),
-          .sub = &rule_desc },
+        {"defaultAction", F(Profile, default_action, FIELD_STRING),
+         .loc_offset = offsetof(Profile, loc_default_action)},
+        {"defaultErrnoRet", F(Profile, default_errno_ret, FIELD_UINT_PTR),
+         .loc_offset = offsetof(Profile, loc_default_errno_ret),
+         .value_offset = offsetof(Profile, default_errno_ret_value)},
+        {"defaultErrno", F(Profile, default_errno_name, FIELD_STRING),
+         .loc_offset = offsetof(Profile, loc_default_errno_name)},
+        {"architectures", F(Profile, architectures, FIELD_STRINGS),
+         .loc_offset = offsetof(Profile, loc_architectures)},
+        {"archMap", F(Profile, arch_map, FIELD_STRUCTS), .loc_offset = offsetof(Profile, loc_arch_map),
+         .sub = &archmap_desc},
+        {"flags", F(Profile, flags, FIELD_STRINGS), .loc_offset = offsetof(Profile, loc_flags)},
+        {"listenerPath", F(Profile, listener_path, FIELD_STRING),
+         .loc_offset = offsetof(Profile, loc_listener_path)},
+        {"listenerMetadata", F(Profile, listener_metadata, FIELD_STRING),
+         .loc_offset = offsetof(Profile, loc_listener_metadata)},
+        {"syscalls", F(Profile, syscalls, FIELD_STRUCTS), .loc_offset = offsetof(Profile, loc_syscalls),
+         .sub = &rule_desc},
 };
-static const StructDesc profile_desc = { "Seccomp", sizeof(Profile), SIZE_MAX, profile_fields,
-                                         ELEMENTSOF(profile_fields) };
+static const StructDesc profile_desc = {"Seccomp", sizeof(Profile), SIZE_MAX, profile_fields,
+                                        ELEMENTSOF(profile_fields)};
 
 typedef struct Decoder {
         Diagnostics *diags;
@@ -123,7 +128,7 @@ static void *at(void *base, size_t offset)
 static void set_loc(void *obj, size_t loc_offset, const JsonValue *v)
 {
         if (loc_offset != SIZE_MAX && loc_offset != 0)
-                *(Loc *) at(obj, loc_offset) = (Loc){ v->line, v->column };
+                *(Loc *) at(obj, loc_offset) = (Loc){v->line, v->column};
 }
 
 /* Go's key folding (encoding/json foldName): ASCII letters without case, and the two non-ASCII runes
@@ -192,11 +197,12 @@ static void type_error(Decoder *dc, const char *path, const JsonValue *v, const 
         diag_add(dc->diags, DIAG_JSON_TYPE, path, v->line, v->column,
                  "%s: expected %s, found %s %s; every runtime fails to decode the profile "
                  "(\"json: cannot unmarshal %s into Go struct field %s.%s\")",
-                 path, expected, article(v->type), json_type_to_string(v->type), json_type_to_string(v->type),
-                 parent ? parent->go_type : "Seccomp", field);
+                 path, expected, article(v->type), json_type_to_string(v->type),
+                 json_type_to_string(v->type), parent ? parent->go_type : "Seccomp", field);
 }
 
-static void decode_struct(Decoder *dc, const StructDesc *sd, void *obj, const JsonValue *v, const char *path);
+static void decode_struct(Decoder *dc, const StructDesc *sd, void *obj, const JsonValue *v,
+                          const char *path);
 
 static void decode_uint(Decoder *dc, const char *path, const JsonValue *v, uint64_t *out)
 {
@@ -207,14 +213,16 @@ static void decode_uint(Decoder *dc, const char *path, const JsonValue *v, uint6
                 return;
         case JSON_INT_NEGATIVE:
                 diag_add(dc->diags, DIAG_JSON_INTEGER, path, v->line, v->column,
-                         "%s: %s is negative; the field is unsigned and Go's decoder refuses it (write a value "
-                         "such as AT_FDCWD as its 64-bit two's complement, e.g. 18446744073709551516 for -100)",
+                         "%s: %s is negative; the field is unsigned and Go's decoder refuses it (write a "
+                         "value "
+                         "such as AT_FDCWD as its 64-bit two's complement, e.g. 18446744073709551516 for "
+                         "-100)",
                          path, v->number.text);
                 return;
         case JSON_INT_NOT_INTEGER:
                 diag_add(dc->diags, DIAG_JSON_INTEGER, path, v->line, v->column,
-                         "%s: %s is not an integer literal; Go's decoder refuses fractions and exponents", path,
-                         v->number.text);
+                         "%s: %s is not an integer literal; Go's decoder refuses fractions and exponents",
+                         path, v->number.text);
                 return;
         case JSON_INT_RANGE:
                 diag_add(dc->diags, DIAG_JSON_INTEGER, path, v->line, v->column,
@@ -269,12 +277,12 @@ static void decode_strings(Decoder *dc, const char *path, const JsonValue *v, St
                         continue;
                 }
                 l->items[i] = e->string.s;
-                l->locs[i] = (Loc){ e->line, e->column };
+                l->locs[i] = (Loc){e->line, e->column};
         }
 }
 
-static void decode_structs(Decoder *dc, const FieldDesc *f, const char *path, const JsonValue *v, AnyArray *a,
-                           const StructDesc *parent)
+static void decode_structs(Decoder *dc, const FieldDesc *f, const char *path, const JsonValue *v,
+                           AnyArray *a, const StructDesc *parent)
 {
         const StructDesc *sd = f->sub;
         char p[512];
@@ -314,6 +322,15 @@ static void decode_structs(Decoder *dc, const FieldDesc *f, const char *path, co
                 }
                 if (n > a->n)
                         memset(at(items, a->n * sd->size), 0, (n - a->n) * sd->size);
+                /* A set *uint points into its own element (Go's pointer, our storage): realloc moved it. */
+                for (size_t i = 0; i < MIN(n, a->n); i++)
+                        for (size_t k = 0; k < sd->n_fields; k++)
+                                if (sd->fields[k].kind == FIELD_UINT_PTR) {
+                                        void *e = at(items, i * sd->size);
+                                        uint64_t **ptr = at(e, sd->fields[k].offset);
+                                        if (*ptr)
+                                                *ptr = at(e, sd->fields[k].value_offset);
+                                }
                 a->items = items;
                 a->n = n;
                 for (size_t i = 0; i < n; i++) {
@@ -325,8 +342,8 @@ static void decode_structs(Decoder *dc, const FieldDesc *f, const char *path, co
         type_error(dc, path, v, "an array of objects", parent, f->name);
 }
 
-static void decode_field(Decoder *dc, const StructDesc *parent, const FieldDesc *f, void *obj, const JsonValue *v,
-                         const char *path)
+static void decode_field(Decoder *dc, const StructDesc *parent, const FieldDesc *f, void *obj,
+                         const JsonValue *v, const char *path)
 {
         void *field = at(obj, f->offset);
 
@@ -392,10 +409,12 @@ static void decode_struct(Decoder *dc, const StructDesc *sd, void *obj, const Js
                         diag_add(dc->diags, DIAG_JSON_TOP_LEVEL, "", v->line, v->column,
                                  "the profile is %s %s, not a JSON object; runtimes fail with \"cannot "
                                  "unmarshal %s into Go value of type Seccomp\"",
-                                 article(v->type), json_type_to_string(v->type), json_type_to_string(v->type));
+                                 article(v->type), json_type_to_string(v->type),
+                                 json_type_to_string(v->type));
                 else
                         diag_add(dc->diags, DIAG_JSON_TYPE, path, v->line, v->column,
-                                 "%s: expected an object, found %s %s; every runtime fails to decode the profile",
+                                 "%s: expected an object, found %s %s; every runtime fails to decode the "
+                                 "profile",
                                  path, article(v->type), json_type_to_string(v->type));
                 return;
         }
@@ -407,7 +426,8 @@ static void decode_struct(Decoder *dc, const StructDesc *sd, void *obj, const Js
                 bool exact = false;
 
                 for (size_t k = 0; k < sd->n_fields && !f; k++)
-                        if (strlen(sd->fields[k].name) == m->key_len && memcmp(sd->fields[k].name, m->key, m->key_len) == 0) {
+                        if (strlen(sd->fields[k].name) == m->key_len &&
+                            memcmp(sd->fields[k].name, m->key, m->key_len) == 0) {
                                 f = sd->fields + k;
                                 exact = true;
                         }
@@ -428,25 +448,29 @@ static void decode_struct(Decoder *dc, const StructDesc *sd, void *obj, const Js
                         (void) snprintf(p, sizeof(p), "%s%s%s", path, *path ? "." : "", m->key);
                         if (best)
                                 diag_add(dc->diags, DIAG_UNKNOWN_KEY, p, m->line, m->column,
-                                         "%s: unknown key \"%s\", silently ignored by every runtime; did you mean "
+                                         "%s: unknown key \"%s\", silently ignored by every runtime; did "
+                                         "you mean "
                                          "\"%s\"?",
                                          p, m->key, best);
                         else
                                 diag_add(dc->diags, DIAG_UNKNOWN_KEY, p, m->line, m->column,
-                                         "%s: unknown key \"%s\", silently ignored by every runtime", p, m->key);
+                                         "%s: unknown key \"%s\", silently ignored by every runtime", p,
+                                         m->key);
                         continue;
                 }
 
                 (void) snprintf(p, sizeof(p), "%s%s%s", path, *path ? "." : "", f->name);
                 if (!exact)
                         diag_add(dc->diags, DIAG_KEY_CASE, p, m->line, m->column,
-                                 "%s: key \"%s\" matches \"%s\" only without case; Go runtimes accept it, crun "
+                                 "%s: key \"%s\" matches \"%s\" only without case; Go runtimes accept it, "
+                                 "crun "
                                  "reading it directly would not: spell it \"%s\"",
                                  p, m->key, f->name, f->name);
                 size_t idx = (size_t) (f - sd->fields);
                 if (seen[idx])
                         diag_add(dc->diags, DIAG_DUPLICATE_KEY, p, m->line, m->column,
-                                 "%s: \"%s\" appears more than once in this object; runtimes keep the last one",
+                                 "%s: \"%s\" appears more than once in this object; runtimes keep the last "
+                                 "one",
                                  p, f->name);
                 seen[idx] = true;
                 set_loc(obj, f->loc_offset, m->value);
@@ -500,13 +524,14 @@ int profile_parse(const char *buf, size_t len, Diagnostics *diags, Profile **ret
         r = json_parse(buf, len, &p->doc, &err);
         if (r == -EBADMSG) {
                 diag_add(diags, DIAG_JSON_SYNTAX, "", err.line, err.column,
-                         "not valid JSON: %s; runtimes fail with \"decoding seccomp profile failed\"", err.message);
+                         "not valid JSON: %s; runtimes fail with \"decoding seccomp profile failed\"",
+                         err.message);
                 return diagnostics_done(diags) ?: -EBADMSG;
         }
         if (r < 0)
                 return r;
 
-        Decoder dc = { .diags = diags };
+        Decoder dc = {.diags = diags};
         const JsonValue *root = json_doc_root(p->doc);
         decode_struct(&dc, &profile_desc, p, root, "");
         if (dc.error < 0)

@@ -5,15 +5,16 @@
 #include "resolve.h"
 
 const char *const caps_default_containerd[] = {
-        "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",  "CAP_FOWNER",           "CAP_MKNOD",
-        "CAP_NET_RAW", "CAP_SETGID",      "CAP_SETUID",  "CAP_SETFCAP",          "CAP_SETPCAP",
-        "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+        "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+        "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+        "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+        "CAP_KILL",    "CAP_AUDIT_WRITE",
 };
 const size_t caps_default_containerd_count = ELEMENTSOF(caps_default_containerd);
 
 const char *const caps_default_crio[] = {
-        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER",           "CAP_SETGID",
-        "CAP_SETUID", "CAP_SETPCAP",     "CAP_NET_BIND_SERVICE", "CAP_KILL",
+        "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER", "CAP_SETGID",
+        "CAP_SETUID", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_KILL",
 };
 const size_t caps_default_crio_count = ELEMENTSOF(caps_default_crio);
 
@@ -95,8 +96,8 @@ static bool rule_applies(const ProfileRule *r, const ResolveOptions *o)
  * there. moby's table covers every arch a node runs on. */
 static bool archmap_expands(const ResolveOptions *o)
 {
-        static const char *const common[] = { "amd64", "arm64", "mips64", "mips64n32", "mipsel64", "mipsel64n32",
-                                              "s390x" };
+        static const char *const common[] = {"amd64",    "arm64",       "mips64", "mips64n32",
+                                             "mipsel64", "mipsel64n32", "s390x"};
         if (o->flavor == FLAVOR_OCI)
                 return false;
         if (o->flavor == FLAVOR_COMMON)
@@ -166,7 +167,8 @@ int profile_resolve(const Profile *p, const ResolveOptions *o, Effective *ret)
                         er->name_locs = &r->loc_name;
                         er->n_names = 1;
                 }
-                if (names_errno && r->errno_name && *r->errno_name && errno_from_name(r->errno_name, &n) >= 0) {
+                if (names_errno && r->errno_name && *r->errno_name &&
+                    errno_from_name(r->errno_name, &n) >= 0) {
                         er->has_errno_ret = true;
                         er->errno_ret = n;
                 }

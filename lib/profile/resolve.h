@@ -22,16 +22,16 @@ typedef enum Flavor {
 
 typedef struct ResolveOptions {
         Flavor flavor;
-        const ArchInfo *arch; /* the node's */
+        const ArchInfo *arch;    /* the node's */
         const char *const *caps; /* the container's bounding set */
         size_t n_caps;
         unsigned kernel_major, kernel_minor;
 } ResolveOptions;
 
 typedef struct EffectiveRule {
-        size_t rule;               /* index into Profile.syscalls, for diagnostics */
-        const char *const *names;  /* borrowed */
-        const Loc *name_locs;      /* borrowed */
+        size_t rule;              /* index into Profile.syscalls, for diagnostics */
+        const char *const *names; /* borrowed */
+        const Loc *name_locs;     /* borrowed */
         size_t n_names;
         const char *action;
         Loc loc_action;
@@ -46,7 +46,7 @@ typedef struct Effective {
         bool has_default_errno_ret;
         const char **architectures; /* owned array, borrowed strings */
         size_t n_architectures;
-        const StringList *flags;  /* borrowed */
+        const StringList *flags; /* borrowed */
         const char *listener_path;
         const char *listener_metadata;
         EffectiveRule *rules; /* owned */

@@ -19,11 +19,12 @@ const SyscallName *syscall_name_lookup(const char *name)
 SyscallClass syscall_classify(const char *name)
 {
         if (seccomp_syscall_resolve_name(name) != __NR_SCMP_ERROR)
-                return (SyscallClass){ .kind = SYSCALL_KNOWN };
+                return (SyscallClass){.kind = SYSCALL_KNOWN};
 
         const SyscallName *s = syscall_name_lookup(name);
         if (s)
-                return (SyscallClass){ .kind = SYSCALL_NEWER, .since = strcmp(s->libseccomp, "-") == 0 ? "none" : s->libseccomp };
+                return (SyscallClass){.kind = SYSCALL_NEWER,
+                                      .since = strcmp(s->libseccomp, "-") == 0 ? "none" : s->libseccomp};
 
         /* Suggest the nearest real name; a third of the length bounds what still looks like a typo. */
         size_t limit = MAX(strlen(name) / 3, (size_t) 1), best_d = limit + 1;
@@ -35,5 +36,5 @@ SyscallClass syscall_classify(const char *name)
                         best = syscall_names[i].name;
                 }
         }
-        return (SyscallClass){ .kind = SYSCALL_NOT_LINUX, .suggestion = best };
+        return (SyscallClass){.kind = SYSCALL_NOT_LINUX, .suggestion = best};
 }

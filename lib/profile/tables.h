@@ -9,20 +9,20 @@
 #include <stdint.h>
 
 typedef struct ArchInfo {
-        const char *spec;     /* "SCMP_ARCH_X86_64", as profiles spell it */
-        const char *name;     /* "x86_64", libseccomp's name (seccomp_arch_resolve_name) */
-        const char *go;       /* "amd64", libseccomp-golang's name: includes/excludes.arches use it */
-        uint32_t token;       /* 0 when this libseccomp cannot build filters for it */
-        bool runc;            /* runc's table knows it (it has no PARISC, M68K or SH) */
-        const char *since;    /* first libseccomp release that supports it */
+        const char *spec;  /* "SCMP_ARCH_X86_64", as profiles spell it */
+        const char *name;  /* "x86_64", libseccomp's name (seccomp_arch_resolve_name) */
+        const char *go;    /* "amd64", libseccomp-golang's name: includes/excludes.arches use it */
+        uint32_t token;    /* 0 when this libseccomp cannot build filters for it */
+        bool runc;         /* runc's table knows it (it has no PARISC, M68K or SH) */
+        const char *since; /* first libseccomp release that supports it */
 } ArchInfo;
 
 typedef struct ActionInfo {
-        const char *spec;     /* "SCMP_ACT_ERRNO" */
-        uint32_t base;        /* SCMP_ACT_* without data */
-        unsigned rank;        /* how much it lets through: higher is more permissive */
-        bool takes_errno;     /* ERRNO and TRACE carry errnoRet */
-        bool blocks;          /* the syscall does not run */
+        const char *spec; /* "SCMP_ACT_ERRNO" */
+        uint32_t base;    /* SCMP_ACT_* without data */
+        unsigned rank;    /* how much it lets through: higher is more permissive */
+        bool takes_errno; /* ERRNO and TRACE carry errnoRet */
+        bool blocks;      /* the syscall does not run */
 } ActionInfo;
 
 typedef struct FlagInfo {

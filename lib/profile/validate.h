@@ -8,8 +8,9 @@
  *   profile.c  bytes -> model (Go encoding/json semantics)          -> json-*, unknown-key, ...
  *   check.c    model -> findings that need no filter                 -> actions, args, errno, notify, names
  *   resolve.c  model -> what the runtime hands runc (plain OCI view) -> includes/excludes, archMap, errno
- *   compile.c  OCI view -> libseccomp filter with runc's semantics   -> libseccomp-rejected, filter-too-large
- *   analyze.c  OCI view -> how libseccomp will order and drop rules  -> shadowed rules, cannot start, ... */
+ *   compile.c  OCI view -> libseccomp filter with runc's semantics   -> libseccomp-rejected,
+ * filter-too-large analyze.c  OCI view -> how libseccomp will order and drop rules  -> shadowed rules,
+ * cannot start, ... */
 
 #include <seccomp.h>
 #include <stdbool.h>
@@ -36,8 +37,8 @@ int runtime_from_string(const char *s, Runtime *ret);
 
 typedef struct ValidateOptions {
         Runtime runtime;
-        const ArchInfo *arch;              /* the node's architecture; NULL = this machine's */
-        const char *const *allow_notify;   /* listener paths NOTIFY rules may use */
+        const ArchInfo *arch;            /* the node's architecture; NULL = this machine's */
+        const char *const *allow_notify; /* listener paths NOTIFY rules may use */
         size_t n_allow_notify;
 } ValidateOptions;
 

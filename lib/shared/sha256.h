@@ -19,4 +19,5 @@ typedef struct Sha256 {
 void sha256_init(Sha256 *s);
 void sha256_update(Sha256 *s, const void *data, size_t len);
 void sha256_final(Sha256 *s, uint8_t out[static SHA256_DIGEST_SIZE]);
-void sha256_hex(const uint8_t digest[static SHA256_DIGEST_SIZE], char out[static 2 * SHA256_DIGEST_SIZE + 1]);
+void sha256_hex(const uint8_t digest[static SHA256_DIGEST_SIZE],
+                char out[static 2 * SHA256_DIGEST_SIZE + 1]);

@@ -12,12 +12,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         for (Runtime r = 0; r < _RUNTIME_MAX; r++) {
-                ValidateOptions o = { .runtime = r };
+                ValidateOptions o = {.runtime = r};
                 Verdict v;
                 if (profile_validate((const char *) data, size, &o, &v) >= 0)
                         verdict_clear(&v);
         }
-        ConvertOptions co = { .kernel_major = 5, .kernel_minor = 10 };
+        ConvertOptions co = {.kernel_major = 5, .kernel_minor = 10};
         Diagnostics d = {};
         char *out = NULL;
         if (profile_convert((const char *) data, size, &co, &d, &out) >= 0)

@@ -1,1 +1,185 @@
-import sys; sys.exit(0)
+#!/usr/bin/env python3
+"""seccompd validate, end to end through the binary: the shared corpus, our per-rule cases, and the
+command-line contract (output shapes, exit codes)."""
+import glob
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+SECCOMPD = os.environ["SECCOMPD"]
+ROOT = os.environ["SOURCE_ROOT"]
+SHARED = os.path.normpath(os.path.join(ROOT, "..", "shared", "profiles"))
+
+
+def run(*args, stdin=None):
+    return subprocess.run([SECCOMPD, *args], input=stdin, capture_output=True, text=True, timeout=60)
+
+
+def validate_json(path, *args):
+    p = run("validate", "--json", *args, path)
+    assert p.returncode in (0, 1), (path, p.returncode, p.stderr)
+    doc = json.loads(p.stdout)
+    return p.returncode, doc["files"][0]
+
+
+def read_table(path):
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip() and not line.startswith("#"):
+                yield line.rstrip("\n").split("\t")
+
+
+class Corpus(unittest.TestCase):
+    def test_every_corpus_file_has_its_expected_verdict(self):
+        self.assertTrue(os.path.isdir(SHARED), f"the shared corpus is missing at {SHARED}")
+        rows = list(read_table(os.path.join(ROOT, "tests", "corpus-expected.tsv")))
+        listed = {(r[0], r[1]) for r in rows}
+        files = sorted(os.path.relpath(f, SHARED) for f in glob.glob(os.path.join(SHARED, "**", "*.json"), recursive=True))
+        for f in files:
+            for runtime in ("containerd", "cri-o"):
+                self.assertIn((f, runtime), listed, f"{f} has no expected verdict for {runtime}")
+        for f, runtime, verdict, codes in rows:
+            with self.subTest(file=f, runtime=runtime):
+                rc, doc = validate_json(os.path.join(SHARED, f), "--runtime", runtime)
+                errors = sorted({d["code"] for d in doc["diagnostics"] if d["severity"] == "error"})
+                self.assertEqual(doc["valid"], verdict == "valid", doc["diagnostics"][:5])
+                self.assertEqual(rc, 0 if verdict == "valid" else 1)
+                self.assertEqual(",".join(errors) or "-", codes)
+
+    def test_cases(self):
+        rows = list(read_table(os.path.join(ROOT, "tests", "cases", "manifest.tsv")))
+        self.assertGreater(len(rows), 50)
+        for f, runtime, verdict, codes, args in rows:
+            with self.subTest(case=f):
+                extra = [] if args == "-" else args.split()
+                _, doc = validate_json(os.path.join(ROOT, "tests", "cases", f), "--runtime", runtime, *extra)
+                seen = {d["code"] for d in doc["diagnostics"]}
+                self.assertEqual(doc["valid"], verdict == "valid", doc["diagnostics"])
+                for c in codes.split(","):
+                    if c != "-":
+                        self.assertIn(c, seen, doc["diagnostics"])
+
+    def test_every_code_is_exercised(self):
+        """Each diagnostic code documented in docs/diagnostics.md is produced by at least one case."""
+        with open(os.path.join(ROOT, "docs", "diagnostics.md"), encoding="utf-8") as f:
+            documented = {line.split("`")[1] for line in f if line.startswith("| `")}
+        produced = set()
+        for row in read_table(os.path.join(ROOT, "tests", "cases", "manifest.tsv")):
+            produced |= set(row[3].split(","))
+        produced |= {"json-too-large", "filter-too-large"}  # generated below
+        self.assertEqual(documented - produced, set())
+
+
+class Limits(unittest.TestCase):
+    def test_too_large_input(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+            f.write('{"defaultAction":"SCMP_ACT_ALLOW","comment":"' + "x" * (1024 * 1024) + '"}')
+            f.flush()
+            rc, doc = validate_json(f.name)
+        self.assertEqual(rc, 1)
+        self.assertEqual([d["code"] for d in doc["diagnostics"]], ["json-too-large"])
+
+    def test_filter_too_large_for_the_kernel(self):
+        rules = [{"names": ["personality"], "action": "SCMP_ACT_ERRNO",
+                  "args": [{"index": 0, "value": i, "op": "SCMP_CMP_EQ"},
+                           {"index": 1, "value": i, "op": "SCMP_CMP_EQ"}]} for i in range(450)]
+        with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+            json.dump({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
+                       "syscalls": rules}, f)
+            f.flush()
+            rc, doc = validate_json(f.name)
+        self.assertEqual(rc, 1)
+        self.assertIn("filter-too-large", {d["code"] for d in doc["diagnostics"]})
+        self.assertGreater(doc["bpfInstructions"], 4096)
+
+    def test_conditional_rules_per_syscall_bounded(self):
+        """Refused before libseccomp spends minutes on it."""
+        rules = [{"names": ["personality"], "action": "SCMP_ACT_ERRNO",
+                  "args": [{"index": 0, "value": i, "op": "SCMP_CMP_EQ"}]} for i in range(1500)]
+        with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+            json.dump({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": rules}, f)
+            f.flush()
+            rc, doc = validate_json(f.name)
+        self.assertEqual(rc, 1)
+        self.assertEqual([d["code"] for d in doc["diagnostics"] if d["severity"] == "error"], ["filter-too-large"])
+
+
+class Cli(unittest.TestCase):
+    def case(self, name):
+        return os.path.join(ROOT, "tests", "cases", name)
+
+    def test_human_output_is_compiler_style(self):
+        p = run("validate", self.case("operator-unknown.json"))
+        self.assertEqual(p.returncode, 1)
+        first = p.stdout.splitlines()[0]
+        self.assertRegex(first, r"^.*operator-unknown\.json:1:\d+: error: syscalls\[1\]\.args\[0\]\.op: unknown "
+                                r"operator \"SCMP_CMP_MASKED_NE\".* \[unknown-operator\]$")
+
+    def test_path_in_message_without_line(self):
+        p = run("validate", self.case("cannot-start.json"))
+        self.assertEqual(p.returncode, 0)
+        self.assertRegex(p.stdout, r"cannot-start\.json: warning: defaultAction: .*execve is not allowed.*"
+                                   r"\[container-cannot-start\]")
+
+    def test_json_document_shape(self):
+        p = run("validate", "--json", self.case("errno-zero.json"), self.case("syntax-error.json"))
+        self.assertEqual(p.returncode, 1)
+        doc = json.loads(p.stdout)
+        self.assertEqual([f["valid"] for f in doc["files"]], [True, False])
+        d = doc["files"][1]["diagnostics"][0]
+        self.assertEqual(set(d), {"severity", "code", "path", "line", "column", "message"})
+        self.assertEqual((d["severity"], d["code"], d["line"], d["column"]), ("error", "json-syntax", 1, 19))
+
+    def test_strict_makes_warnings_fail(self):
+        self.assertEqual(run("validate", self.case("errno-zero.json")).returncode, 0)
+        p = run("validate", "--strict", self.case("errno-zero.json"))
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(": error: ", p.stdout)
+
+    def test_stdin(self):
+        p = run("validate", "-", stdin='{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}]}')
+        self.assertEqual(p.returncode, 0, p.stdout)
+        self.assertTrue(p.stdout.startswith("<stdin>: valid for containerd"))
+
+    def test_usage_and_io_errors_exit_2(self):
+        self.assertEqual(run("validate").returncode, 2)
+        self.assertEqual(run("validate", "--runtime", "docker", self.case("errno-zero.json")).returncode, 2)
+        self.assertEqual(run("validate", "--arch", "vax", self.case("errno-zero.json")).returncode, 2)
+        p = run("validate", "/nonexistent/x.json")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("cannot read /nonexistent/x.json", p.stderr)
+        self.assertEqual(run("validate", ROOT).returncode, 2)
+        self.assertEqual(run("frobnicate").returncode, 2)
+
+    def test_allow_notify(self):
+        self.assertEqual(run("validate", self.case("notify-not-allowed.json")).returncode, 1)
+        self.assertEqual(run("validate", "--allow-notify", "/run/agent.sock", self.case("notify-not-allowed.json")).returncode, 0)
+        self.assertEqual(run("validate", "--allow-notify", "relative.sock", self.case("notify-not-allowed.json")).returncode, 2)
+
+    def test_other_architecture(self):
+        f = os.path.join(SHARED, "k8s-website-fine-grained.json")
+        p = run("validate", "--arch", "aarch64", f)
+        self.assertEqual(p.returncode, 0, p.stdout)
+        self.assertIn("valid for containerd on aarch64", p.stdout)
+        # open(2) exists on x86_64 but not on aarch64: the deny rule is dead there.
+        deny_open = '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["open"],"action":"SCMP_ACT_ERRNO"}]}'
+        self.assertIn("[syscall-absent-arch]", run("validate", "--arch", "aarch64", "-", stdin=deny_open).stdout)
+        self.assertNotIn("[syscall-absent-arch]", run("validate", "--arch", "x86_64", "-", stdin=deny_open).stdout)
+
+    def test_help_and_version(self):
+        p = run("--version")
+        self.assertEqual(p.returncode, 0)
+        self.assertRegex(p.stdout, r"^seccompd \d+\.\d+\.\d+ \(libseccomp \d+\.\d+\.\d+\)\n$")
+        for verb in ("validate", "convert"):
+            p = run(verb, "--help")
+            self.assertEqual(p.returncode, 0)
+            self.assertIn(f"Usage: seccompd {verb}", p.stdout)
+        self.assertIn("validate FILE", run("--help").stdout)
+
+
+if __name__ == "__main__":
+    result = unittest.main(exit=False, verbosity=2).result
+    sys.exit(0 if result.wasSuccessful() and result.testsRun > 0 else 1)

@@ -21,7 +21,7 @@ static void validate(VerdictCache *c, const ValidateOptions *o, const char *buf,
 static void test_hit_returns_same_verdict(void **state)
 {
         _cleanup_(verdict_cache_freep) VerdictCache *c = NULL;
-        ValidateOptions o = { .runtime = RUNTIME_CONTAINERD };
+        ValidateOptions o = {.runtime = RUNTIME_CONTAINERD};
         Verdict a, b;
 
         assert_int_equal(verdict_cache_new(8, &c), 0);
@@ -42,8 +42,8 @@ static void test_hit_returns_same_verdict(void **state)
 static void test_key_covers_options(void **state)
 {
         _cleanup_(verdict_cache_freep) VerdictCache *c = NULL;
-        ValidateOptions o = { .runtime = RUNTIME_CONTAINERD };
-        const char *allowed[] = { "/run/a.sock" };
+        ValidateOptions o = {.runtime = RUNTIME_CONTAINERD};
+        const char *allowed[] = {"/run/a.sock"};
         Verdict v;
 
         assert_int_equal(verdict_cache_new(64, &c), 0);
@@ -69,13 +69,14 @@ static void test_key_covers_options(void **state)
 static void test_bounded(void **state)
 {
         _cleanup_(verdict_cache_freep) VerdictCache *c = NULL;
-        ValidateOptions o = { .runtime = RUNTIME_CONTAINERD };
+        ValidateOptions o = {.runtime = RUNTIME_CONTAINERD};
         char buf[128];
         Verdict v;
 
         assert_int_equal(verdict_cache_new(4, &c), 0);
         for (int i = 0; i < 50; i++) {
-                snprintf(buf, sizeof(buf), "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":%d}", i + 1);
+                snprintf(buf, sizeof(buf), "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":%d}",
+                         i + 1);
                 validate(c, &o, buf, false, &v);
                 verdict_clear(&v);
         }

@@ -18,7 +18,7 @@
 /* What the child saw: the errno of the probed syscall (0 when it succeeded). */
 static int run_under(const char *profile, long (*probe)(void))
 {
-        ValidateOptions o = { .runtime = RUNTIME_CONTAINERD };
+        ValidateOptions o = {.runtime = RUNTIME_CONTAINERD};
         scmp_filter_ctx ctx = NULL;
         int status;
 
@@ -79,8 +79,9 @@ static long probe_openat_dirfd(void)
 
 static void test_deny_with_profile_errno(void **state)
 {
-        const char *p = "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mkdir\",\"mkdirat\"],"
-                        "\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":13}]}";
+        const char *p =
+                "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mkdir\",\"mkdirat\"],"
+                "\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":13}]}";
         assert_int_equal(run_under(p, probe_mkdirat), EACCES);
         assert_int_equal(run_under(p, probe_getpid), 0);
 }
@@ -88,8 +89,12 @@ static void test_deny_with_profile_errno(void **state)
 static void test_default_errno(void **state)
 {
         /* Deny by default with ENXIO; allow what the child needs to report back. */
-        const char *p = "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":6,\"syscalls\":[{\"names\":"
-                        "[\"exit_group\",\"exit\",\"getpid\"],\"action\":\"SCMP_ACT_ALLOW\"}]}";
+        const char *p =
+                "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":6,\"syscalls\":[{\"names\":"
+                "[\"exit_group\",\"exit\",\"getpid\",\"gettid\",\"write\",\"mmap\",\"munmap\",\"madvise\","
+                "\"rt_sigaction\",\"rt_sigprocmask\",\"sigaltstack\",\"futex\",\"openat\",\"read\","
+                "\"close\",\"newfstatat\",\"fstat\",\"readlink\",\"prctl\",\"sched_yield\"],\"action\":"
+                "\"SCMP_ACT_ALLOW\"}]}";
         assert_int_equal(run_under(p, probe_getppid), ENXIO);
         assert_int_equal(run_under(p, probe_getpid), 0);
 }
@@ -126,7 +131,7 @@ static void test_value_above_2_63(void **state)
 
 static void test_invalid_profile_not_compiled(void **state)
 {
-        ValidateOptions o = { .runtime = RUNTIME_CONTAINERD };
+        ValidateOptions o = {.runtime = RUNTIME_CONTAINERD};
         scmp_filter_ctx ctx = NULL;
         const char *p = "{\"defaultAction\":\"SCMP_ACT_DENY\"}";
         assert_int_equal(profile_compile(p, strlen(p), &o, &ctx), -EINVAL);
@@ -136,9 +141,12 @@ static void test_invalid_profile_not_compiled(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_deny_with_profile_errno), cmocka_unit_test(test_default_errno),
-                cmocka_unit_test(test_log_lets_through),        cmocka_unit_test(test_argument_condition),
-                cmocka_unit_test(test_value_above_2_63),        cmocka_unit_test(test_invalid_profile_not_compiled),
+                cmocka_unit_test(test_deny_with_profile_errno),
+                cmocka_unit_test(test_default_errno),
+                cmocka_unit_test(test_log_lets_through),
+                cmocka_unit_test(test_argument_condition),
+                cmocka_unit_test(test_value_above_2_63),
+                cmocka_unit_test(test_invalid_profile_not_compiled),
         };
         cmocka_set_message_output(CM_OUTPUT_TAP);
         return cmocka_run_group_tests(tests, NULL, NULL);

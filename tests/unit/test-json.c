@@ -42,7 +42,8 @@ static void test_uint64_full_range(void **state)
 
 static void test_integer_forms_go_refuses(void **state)
 {
-        _cleanup_(json_doc_freep) JsonDoc *d = parse_ok("[-1, -0, 1.0, 1e3, 1E+2, 18446744073709551616, 4096]");
+        _cleanup_(json_doc_freep) JsonDoc *d =
+                parse_ok("[-1, -0, 1.0, 1e3, 1E+2, 18446744073709551616, 4096]");
         const JsonValue *a = json_doc_root(d);
         uint64_t v = 7;
         assert_int_equal(json_number_to_u64(a->array.items[0], UINT64_MAX, &v), JSON_INT_NEGATIVE);
@@ -78,7 +79,8 @@ static void test_positions(void **state)
 static void test_strings_decoded_like_go(void **state)
 {
         /* Escapes, a surrogate pair, a lone surrogate and an invalid byte (both become U+FFFD). */
-        _cleanup_(json_doc_freep) JsonDoc *d = parse_ok("[\"a\\n\\u00e9\\ud83d\\ude00\", \"\\ud800x\", \"\xff\"]");
+        _cleanup_(json_doc_freep) JsonDoc *d =
+                parse_ok("[\"a\\n\\u00e9\\ud83d\\ude00\", \"\\ud800x\", \"\xff\"]");
         const JsonValue *a = json_doc_root(d);
         assert_string_equal(a->array.items[0]->string.s, "a\n\xc3\xa9\xf0\x9f\x98\x80");
         assert_string_equal(a->array.items[1]->string.s, "\xef\xbf\xbdx");
@@ -108,9 +110,12 @@ static void test_depth_limit(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_uint64_full_range),      cmocka_unit_test(test_integer_forms_go_refuses),
-                cmocka_unit_test(test_duplicate_keys_kept_in_order), cmocka_unit_test(test_positions),
-                cmocka_unit_test(test_strings_decoded_like_go), cmocka_unit_test(test_syntax_errors),
+                cmocka_unit_test(test_uint64_full_range),
+                cmocka_unit_test(test_integer_forms_go_refuses),
+                cmocka_unit_test(test_duplicate_keys_kept_in_order),
+                cmocka_unit_test(test_positions),
+                cmocka_unit_test(test_strings_decoded_like_go),
+                cmocka_unit_test(test_syntax_errors),
                 cmocka_unit_test(test_depth_limit),
         };
         cmocka_set_message_output(CM_OUTPUT_TAP);

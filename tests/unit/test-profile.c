@@ -72,8 +72,9 @@ static void test_case_folding(void **state)
 static void test_type_errors_keep_decoding(void **state)
 {
         Diagnostics d = {};
-        _cleanup_(profile_freep) Profile *p =
-                parse("{\"defaultAction\":[],\"syscalls\":[{\"names\":\"read\",\"action\":\"SCMP_ACT_ALLOW\"}]}", &d);
+        _cleanup_(profile_freep) Profile *p = parse(
+                "{\"defaultAction\":[],\"syscalls\":[{\"names\":\"read\",\"action\":\"SCMP_ACT_ALLOW\"}]}",
+                &d);
         assert_null(p->default_action);
         assert_string_equal(p->syscalls.items[0].action, "SCMP_ACT_ALLOW");
         assert_int_equal(diagnostics_count(&d, SEVERITY_ERROR), 2);

@@ -32,7 +32,7 @@ static void test_vectors(void **state)
 
 int main(void)
 {
-        const struct CMUnitTest tests[] = { cmocka_unit_test(test_vectors) };
+        const struct CMUnitTest tests[] = {cmocka_unit_test(test_vectors)};
         cmocka_set_message_output(CM_OUTPUT_TAP);
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
