@@ -32,6 +32,16 @@ static void version(void)
         printf("seccompd %s (libseccomp %s)\n", PROJECT_VERSION, v);
 }
 
+void diagnostic_print(FILE *f, const char *file, const Diagnostic *d, bool as_error)
+{
+        const char *severity = as_error ? "error" : severity_to_string(d->severity);
+        if (d->line > 0)
+                fprintf(f, "%s:%u:%u: %s: %s [%s]\n", file, d->line, d->column, severity, d->message,
+                        diag_code_to_string(d->code));
+        else
+                fprintf(f, "%s: %s: %s [%s]\n", file, severity, d->message, diag_code_to_string(d->code));
+}
+
 int parse_runtime_arg(const char *verb, const char *s, int *ret)
 {
         Runtime r;

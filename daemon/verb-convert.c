@@ -127,15 +127,8 @@ int verb_convert(int argc, char *argv[])
         }
         r = profile_convert(buf, len, &o, &d, &out);
         if (r == -EINVAL) {
-                for (size_t i = 0; i < d.n; i++) {
-                        const Diagnostic *x = d.items + i;
-                        if (x->line > 0)
-                                fprintf(stderr, "%s:%u:%u: error: %s [%s]\n", file, x->line, x->column,
-                                        x->message, diag_code_to_string(x->code));
-                        else
-                                fprintf(stderr, "%s: error: %s [%s]\n", file, x->message,
-                                        diag_code_to_string(x->code));
-                }
+                for (size_t i = 0; i < d.n; i++)
+                        diagnostic_print(stderr, file, d.items + i, false);
                 status = EXIT_INVALID;
                 goto finish;
         }

@@ -33,15 +33,8 @@ static void print_human(const char *file, const Verdict *v, const ValidateOption
         size_t warnings = diagnostics_count(&v->diagnostics, SEVERITY_WARNING);
         size_t errors = diagnostics_count(&v->diagnostics, SEVERITY_ERROR);
 
-        for (size_t i = 0; i < v->diagnostics.n; i++) {
-                const Diagnostic *d = v->diagnostics.items + i;
-                const char *sev = strict ? "error" : severity_to_string(d->severity);
-                if (d->line > 0)
-                        printf("%s:%u:%u: %s: %s [%s]\n", file, d->line, d->column, sev, d->message,
-                               diag_code_to_string(d->code));
-                else
-                        printf("%s: %s: %s [%s]\n", file, sev, d->message, diag_code_to_string(d->code));
-        }
+        for (size_t i = 0; i < v->diagnostics.n; i++)
+                diagnostic_print(stdout, file, v->diagnostics.items + i, strict);
         bool valid = v->valid && !(strict && warnings > 0);
         printf("%s: %s for %s on %s", file, valid ? "valid" : "INVALID", runtime_to_string(o->runtime),
                o->arch->name);
@@ -151,19 +144,17 @@ int verb_validate(int argc, char *argv[])
                 Verdict v;
                 int r;
 
-                /* Read one byte past the limit so an oversized file gets its diagnostic. */
                 r = read_full_file(argv[i], PROFILE_MAX_SIZE, &buf, &len);
-                if (r == -EFBIG) {
-                        len = PROFILE_MAX_SIZE + 1;
-                        buf = calloc(len + 1, 1);
-                        r = buf ? 0 : -ENOMEM;
-                }
-                if (r < 0) {
+                if (r == -EFBIG)
+                        /* Judged on its size alone; the bytes were never kept. */
+                        r = profile_validate(NULL, PROFILE_MAX_SIZE + 1, &o, &v);
+                else if (r >= 0)
+                        r = profile_validate_cached(cache, buf, len, &o, &v, NULL);
+                else {
                         fprintf(stderr, "seccompd validate: cannot read %s: %s\n", file, strerror(-r));
                         status = EXIT_USAGE;
                         continue;
                 }
-                r = profile_validate_cached(cache, buf, len, &o, &v, NULL);
                 if (r < 0) {
                         fprintf(stderr, "seccompd validate: %s: %s\n", file, strerror(-r));
                         status = EXIT_USAGE;

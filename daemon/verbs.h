@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "diag.h"
+
 /* Exit codes every verb uses. */
 enum {
         EXIT_OK = 0,
@@ -10,6 +15,10 @@ enum {
 
 int verb_validate(int argc, char *argv[]);
 int verb_convert(int argc, char *argv[]);
+
+/* FILE:LINE:COL: severity: MESSAGE [code], compiler style; without a line, FILE: severity: ...
+ * as_error prints warnings as errors (--strict). */
+void diagnostic_print(FILE *f, const char *file, const Diagnostic *d, bool as_error);
 
 /* Shared option parsing. */
 int parse_runtime_arg(const char *verb, const char *s, int *ret);

@@ -15,6 +15,7 @@ typedef struct NameState {
         uint32_t cond_act;
         bool cond_mixed; /* conditional rules with different actions */
         bool cond_allows;
+        size_t n_cond; /* conditional rule entries, for the cost bound */
 } NameState;
 
 typedef struct NameTable {
@@ -44,6 +45,53 @@ static NameState *name_lookup(NameTable *t, const char *name, bool insert)
                 if (strcmp(s->name, name) == 0)
                         return s;
         }
+}
+
+static int name_table_new(const Effective *e, NameTable *ret)
+{
+        size_t total = 0, size = 16;
+        for (size_t i = 0; i < e->n_rules; i++)
+                total += e->rules[i].n_names;
+        while (size < total * 2)
+                size *= 2;
+        NameState *slots = calloc(size, sizeof(NameState));
+        if (!slots)
+                return -ENOMEM;
+        *ret = (NameTable){slots, size - 1};
+        return 0;
+}
+
+bool effective_cost_bounded(const Effective *e, Diagnostics *d)
+{
+        NameTable t;
+        bool ok = true;
+
+        if (name_table_new(e, &t) < 0) {
+                d->oom = true;
+                return false;
+        }
+        for (size_t i = 0; i < e->n_rules && ok; i++) {
+                const EffectiveRule *er = e->rules + i;
+                if (er->args->n == 0)
+                        continue;
+                for (size_t k = 0; k < er->n_names && ok; k++) {
+                        NameState *s = name_lookup(&t, er->names[k], true);
+                        if (++s->n_cond <= MAX_CONDITIONAL_RULES_PER_SYSCALL)
+                                continue;
+                        char path[64];
+                        (void) snprintf(path, sizeof(path), "syscalls[%zu]", er->rule);
+                        diag_add(d, DIAG_FILTER_TOO_LARGE, path, er->loc_action.line, er->loc_action.column,
+                                 "%s: more than %d conditional rules for \"%s\": the filter would not fit "
+                                 "the "
+                                 "kernel's limit, and building it would take libseccomp minutes on every "
+                                 "container "
+                                 "create; not compiled",
+                                 path, MAX_CONDITIONAL_RULES_PER_SYSCALL, er->names[k]);
+                        ok = false;
+                }
+        }
+        free(t.slots);
+        return ok;
 }
 
 static bool allows(uint32_t act)
@@ -84,8 +132,9 @@ int effective_analyze(const Effective *e, const ArchInfo *arch, Diagnostics *d)
 {
         _cleanup_free_ NameState *slots = NULL;
         uint32_t tokens[32], def, act;
-        size_t n_tokens = 0, total = 0, size = 16;
+        size_t n_tokens = 0;
         char path[96];
+        NameTable t;
 
         if (!action_value(e->default_action, e->has_default_errno_ret, e->default_errno_ret, &def))
                 return 0;
@@ -100,14 +149,9 @@ int effective_analyze(const Effective *e, const ArchInfo *arch, Diagnostics *d)
                         tokens[n_tokens++] = a->token;
         }
 
-        for (size_t i = 0; i < e->n_rules; i++)
-                total += e->rules[i].n_names;
-        while (size < total * 2)
-                size *= 2;
-        slots = calloc(size, sizeof(NameState));
-        if (!slots)
+        if (name_table_new(e, &t) < 0)
                 return -ENOMEM;
-        NameTable t = {slots, size - 1};
+        slots = t.slots;
 
         for (size_t i = 0; i < e->n_rules; i++) {
                 const EffectiveRule *er = e->rules + i;

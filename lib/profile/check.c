@@ -22,19 +22,34 @@ bool action_stricter(const char *rule_action, const char *default_action)
         return r && d && r->rank < d->rank;
 }
 
-/* A case-insensitive match is the most common slip ("scmp_act_errno"); say so. */
-#define SUGGEST(table_lookup, value, buf)                                                                   \
+/* A case-insensitive match is the most common slip ("scmp_act_errno"); say so. Every name in the
+ * tables is short: a longer value cannot match and is not copied (it is untrusted and may be 1 MiB). */
+#define NAME_MAX_LEN 48
+
+static const char *upper(const char *value, char buf[static NAME_MAX_LEN])
+{
+        size_t n = strlen(value);
+        if (n >= NAME_MAX_LEN)
+                return NULL;
+        for (size_t i = 0; i <= n; i++)
+                buf[i] = value[i] >= 'a' && value[i] <= 'z' ? (char) (value[i] - 'a' + 'A') : value[i];
+        return buf;
+}
+
+static const char *did_you_mean(const char *match, char buf[static 96])
+{
+        if (match)
+                (void) snprintf(buf, 96, "; did you mean \"%s\"?", match);
+        else
+                buf[0] = 0;
+        return buf;
+}
+
+#define SUGGEST(lookup, value, buf)                                                                         \
         ({                                                                                                  \
-                char *s_ = strdupa(value);                                                                  \
-                for (char *c_ = s_; *c_; c_++)                                                              \
-                        if (*c_ >= 'a' && *c_ <= 'z')                                                       \
-                                *c_ = (char) (*c_ - 'a' + 'A');                                             \
-                const char *m_ = table_lookup(s_) ? s_ : NULL;                                              \
-                if (m_)                                                                                     \
-                        (void) snprintf(buf, sizeof(buf), "; did you mean \"%s\"?", m_);                    \
-                else                                                                                        \
-                        buf[0] = 0;                                                                         \
-                buf;                                                                                        \
+                char up_[NAME_MAX_LEN];                                                                     \
+                const char *u_ = upper((value), up_);                                                       \
+                did_you_mean(u_ &&lookup(u_) ? u_ : NULL, (buf));                                           \
         })
 
 static void check_action(Diagnostics *d, const char *path, Loc loc, const char *action)
@@ -61,7 +76,7 @@ static void check_arch(Diagnostics *d, const char *path, Loc loc, const char *sp
         if (!a) {
                 const ArchInfo *alias = arch_from_user(spec);
                 if (alias)
-                        (void) snprintf(hint, sizeof(hint), "; did you mean \"%s\"?", alias->spec);
+                        (void) did_you_mean(alias->spec, hint);
                 else
                         (void) SUGGEST(arch_from_spec, spec, hint);
                 diag_add(d, DIAG_UNKNOWN_ARCH, path, loc.line, loc.column,
@@ -175,12 +190,12 @@ static void check_rule_names(Diagnostics *d, const Profile *p, size_t i, const c
         }
         SyscallClass c = syscall_classify(name);
         bool stricter = r->action && p->default_action && action_stricter(r->action, p->default_action);
-        libseccomp_version(v);
 
         switch (c.kind) {
         case SYSCALL_KNOWN:
                 return;
         case SYSCALL_NEWER:
+                libseccomp_version(v);
                 if (strcmp(c.since, "none") == 0)
                         diag_add(d, DIAG_NEEDS_NEWER_LIBSECCOMP, path, loc.line, loc.column,
                                  "%s: \"%s\" is a Linux syscall that no released libseccomp knows; runtimes "

@@ -51,45 +51,6 @@ static void pin_api_level(void)
                 (void) seccomp_api_set(6);
 }
 
-/* libseccomp's time grows with the cube of the conditional rules one syscall has (measured with
- * 2.5.4: 600 rules on one syscall take 7 s, 1500 take 3 minutes), and the runtime pays it again at
- * every container create. Refuse before compiling what cannot be a real profile. */
-#define MAX_CONDITIONAL_RULES_PER_SYSCALL 512
-
-static bool effective_cost_bounded(const Effective *e, Diagnostics *d)
-{
-        for (size_t i = 0; i < e->n_rules; i++) {
-                const EffectiveRule *er = e->rules + i;
-                if (er->args->n == 0)
-                        continue;
-                for (size_t k = 0; k < er->n_names; k++) {
-                        size_t count = 0;
-                        for (size_t j = 0; j < e->n_rules && count <= MAX_CONDITIONAL_RULES_PER_SYSCALL;
-                             j++) {
-                                const EffectiveRule *o = e->rules + j;
-                                if (o->args->n == 0)
-                                        continue;
-                                for (size_t m = 0; m < o->n_names; m++)
-                                        count += strcmp(o->names[m], er->names[k]) == 0;
-                        }
-                        if (count > MAX_CONDITIONAL_RULES_PER_SYSCALL) {
-                                char path[64];
-                                (void) snprintf(path, sizeof(path), "syscalls[%zu]", er->rule);
-                                diag_add(d, DIAG_FILTER_TOO_LARGE, path, er->loc_action.line,
-                                         er->loc_action.column,
-                                         "%s: more than %d conditional rules for \"%s\": the filter would "
-                                         "not fit "
-                                         "the kernel's limit, and building it would take libseccomp minutes "
-                                         "on "
-                                         "every container create; not compiled",
-                                         path, MAX_CONDITIONAL_RULES_PER_SYSCALL, er->names[k]);
-                                return false;
-                        }
-                }
-        }
-        return true;
-}
-
 static const ArchInfo *target_arch(const ValidateOptions *o)
 {
         return o->arch ? o->arch : arch_from_token(seccomp_arch_native());

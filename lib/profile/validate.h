@@ -49,7 +49,8 @@ typedef struct Verdict {
 } Verdict;
 
 /* Returns 0 with *ret filled in (the verdict says whether the profile is valid), or -ENOMEM, or
- * -EOPNOTSUPP when this libseccomp cannot build filters for the requested architecture. */
+ * -EOPNOTSUPP when this libseccomp cannot build filters for the requested architecture. When len is
+ * above PROFILE_MAX_SIZE, buf is not read (it may be NULL): the verdict says the input is too large. */
 int profile_validate(const char *buf, size_t len, const ValidateOptions *o, Verdict *ret);
 void verdict_clear(Verdict *v);
 

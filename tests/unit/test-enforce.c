@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -129,6 +130,41 @@ static void test_value_above_2_63(void **state)
         (void) close(root_fd);
 }
 
+static long probe_dup_149(void)
+{
+        return syscall(SYS_dup, 149L);
+}
+
+static long probe_dup_150(void)
+{
+        return syscall(SYS_dup, 150L);
+}
+
+static long probe_lseek_149(void)
+{
+        return syscall(SYS_lseek, 149L, 0L, SEEK_SET);
+}
+
+static void test_shared_conditions_on_many_syscalls(void **state)
+{
+        /* The same conditions on several syscalls and architectures: libseccomp shares identical BPF
+         * blocks, so the filter is far smaller than the rule count, yet every rule holds. */
+        char p[8192];
+        size_t n = (size_t) snprintf(p, sizeof(p),
+                                     "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":"
+                                     "[\"SCMP_ARCH_X86_64\",\"SCMP_ARCH_X86\"],\"syscalls\":[");
+        for (int i = 140; i < 150; i++)
+                n += (size_t) snprintf(
+                        p + n, sizeof(p) - n,
+                        "%s{\"names\":[\"dup\",\"lseek\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":"
+                        "71,\"args\":[{\"index\":0,\"value\":%d,\"op\":\"SCMP_CMP_EQ\"}]}",
+                        i > 140 ? "," : "", i);
+        (void) snprintf(p + n, sizeof(p) - n, "]}");
+        assert_int_equal(run_under(p, probe_dup_149), EPROTO);
+        assert_int_equal(run_under(p, probe_lseek_149), EPROTO);
+        assert_int_equal(run_under(p, probe_dup_150), EBADF);
+}
+
 static void test_invalid_profile_not_compiled(void **state)
 {
         ValidateOptions o = {.runtime = RUNTIME_CONTAINERD};
@@ -146,6 +182,7 @@ int main(void)
                 cmocka_unit_test(test_log_lets_through),
                 cmocka_unit_test(test_argument_condition),
                 cmocka_unit_test(test_value_above_2_63),
+                cmocka_unit_test(test_shared_conditions_on_many_syscalls),
                 cmocka_unit_test(test_invalid_profile_not_compiled),
         };
         cmocka_set_message_output(CM_OUTPUT_TAP);
