@@ -160,8 +160,8 @@ int effective_analyze(const Effective *e, const ArchInfo *arch, Diagnostics *d)
 
                 if (!action_value(er->action, er->has_errno_ret, er->errno_ret, &act))
                         continue;
-                (void) snprintf(path, sizeof(path), "syscalls[%zu].action", er->rule);
                 if (act == def) {
+                        (void) snprintf(path, sizeof(path), "syscalls[%zu].action", er->rule);
                         if (er->n_names > 0)
                                 diag_add(d, DIAG_RULE_NO_EFFECT, path, er->loc_action.line,
                                          er->loc_action.column,
@@ -169,6 +169,7 @@ int effective_analyze(const Effective *e, const ArchInfo *arch, Diagnostics *d)
                                          path, er->action);
                         continue;
                 }
+                (void) snprintf(path, sizeof(path), "syscalls[%zu]", er->rule);
                 for (size_t k = 0; k < er->n_names; k++) {
                         const char *name = er->names[k];
                         Loc l = er->name_locs[k];
@@ -182,14 +183,12 @@ int effective_analyze(const Effective *e, const ArchInfo *arch, Diagnostics *d)
                                 append(absent, sizeof(absent), name);
 
                         NameState *s = name_lookup(&t, name, true);
-                        (void) snprintf(path, sizeof(path), "syscalls[%zu]", er->rule);
                         if (s->uncond >= 0) {
                                 if (s->uncond_act != act || args->n > 0)
                                         diag_add(d, DIAG_RULE_NO_EFFECT, path, l.line, l.column,
                                                  "%s: \"%s\" was already decided without conditions by "
                                                  "syscalls[%zu] (%s); libseccomp keeps the first "
-                                                 "unconditional "
-                                                 "rule and silently drops this %s",
+                                                 "unconditional rule and silently drops this %s",
                                                  path, name, e->rules[s->uncond].rule,
                                                  e->rules[s->uncond].action, er->action);
                                 continue;
@@ -198,10 +197,8 @@ int effective_analyze(const Effective *e, const ArchInfo *arch, Diagnostics *d)
                                 if (s->cond >= 0 && (s->cond_mixed || s->cond_act != act))
                                         diag_add(d, DIAG_RULE_REPLACES_CONDITIONAL, path, l.line, l.column,
                                                  "%s: this unconditional %s for \"%s\" replaces the "
-                                                 "conditional "
-                                                 "rule of syscalls[%zu] (%s): libseccomp drops conditional "
-                                                 "rules "
-                                                 "once an unconditional one exists",
+                                                 "conditional rule of syscalls[%zu] (%s): libseccomp drops "
+                                                 "conditional rules once an unconditional one exists",
                                                  path, er->action, name, e->rules[s->cond].rule,
                                                  e->rules[s->cond].action);
                                 s->uncond = (ssize_t) i;

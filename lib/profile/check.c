@@ -176,19 +176,29 @@ static void check_containerd_errno(Diagnostics *d, const char *path, Loc loc, co
                  strstr(path, "default") ? "defaultErrnoRet" : "errnoRet");
 }
 
-static void check_rule_names(Diagnostics *d, const Profile *p, size_t i, const char *name, Loc loc,
-                             const char *path)
+/* k: index into names, or SIZE_MAX for the single "name". The path is formatted only for a finding:
+ * this runs for every name of every profile. */
+static void check_rule_names(Diagnostics *d, const Profile *p, size_t i, size_t k, const char *name, Loc loc)
 {
         const ProfileRule *r = p->syscalls.items + i;
-        char v[32];
+        char path[PATH_MAX_LEN], v[32];
+        SyscallClass c = {};
 
+        if (*name) {
+                c = syscall_classify(name);
+                if (c.kind == SYSCALL_KNOWN)
+                        return;
+        }
+        if (k == SIZE_MAX)
+                rule_path(path, i, "name");
+        else
+                (void) snprintf(path, sizeof(path), "syscalls[%zu].names[%zu]", i, k);
         if (!*name) {
                 diag_add(d, DIAG_RULE_EMPTY_NAME, path, loc.line, loc.column,
                          "%s: empty syscall name; runc fails with \"empty string is not a valid syscall\"",
                          path);
                 return;
         }
-        SyscallClass c = syscall_classify(name);
         bool stricter = r->action && p->default_action && action_stricter(r->action, p->default_action);
 
         switch (c.kind) {
@@ -356,12 +366,10 @@ static void check_rule(Diagnostics *d, const Profile *p, size_t i, const Validat
                                         : "this rule names no syscall there and does nothing",
                          r->name);
 
-        for (size_t k = 0; k < r->names.n; k++) {
-                (void) snprintf(path, sizeof(path), "syscalls[%zu].names[%zu]", i, k);
-                check_rule_names(d, p, i, r->names.items[k], r->names.locs[k], path);
-        }
+        for (size_t k = 0; k < r->names.n; k++)
+                check_rule_names(d, p, i, k, r->names.items[k], r->names.locs[k]);
         if (has_name)
-                check_rule_names(d, p, i, r->name, r->loc_name, rule_path(path, i, "name"));
+                check_rule_names(d, p, i, SIZE_MAX, r->name, r->loc_name);
 
         check_action(d, rule_path(path, i, "action"), r->loc_action.line ? r->loc_action : r->loc,
                      r->action);
