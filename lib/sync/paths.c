@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <stdio.h>
+#include <string.h>
+
+#include "paths.h"
+#include "shared/macro.h"
+
+static bool key_char(char c)
+{
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+               c == '_' || c == '.';
+}
+
+const char *profile_file_name_invalid(const char *name)
+{
+        size_t n = strlen(name);
+        if (n == 0)
+                return "the name is empty";
+        if (n > 253)
+                return "the name is longer than 253 characters (a ConfigMap key's limit)";
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+                return "\".\" and \"..\" are not file names";
+        if (strncmp(name, "..", 2) == 0)
+                return "names starting with \"..\" are reserved (ConfigMap keys cannot start with it)";
+        for (const char *c = name; *c; c++)
+                if (!key_char(*c))
+                        return "a name may contain only letters, digits, '-', '_' and '.'";
+        if (n < 6 || strcmp(name + n - 5, ".json") != 0)
+                return "a profile's name must end in \".json\"";
+        return NULL;
+}
+
+const char *profile_directory_invalid(const char *dir)
+{
+        if (!dir || !*dir)
+                return NULL;
+        if (dir[0] == '/')
+                return "the directory must be relative (no leading '/')";
+        if (strlen(dir) > 1024)
+                return "the directory is longer than 1024 characters";
+        for (const char *c = dir; *c;) {
+                size_t n = strcspn(c, "/");
+                if (n == 0)
+                        return "the directory has an empty component (\"//\" or a trailing '/')";
+                if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+                        return "\".\" and \"..\" are not allowed in the directory";
+                if (n >= 2 && c[0] == '.' && c[1] == '.')
+                        return "directory components starting with \"..\" are reserved";
+                for (size_t i = 0; i < n; i++)
+                        if (!key_char(c[i]))
+                                return "directory components may contain only letters, digits, '-', '_' and "
+                                       "'.'";
+                c += n;
+                if (*c == '/') {
+                        c++;
+                        if (!*c)
+                                return "the directory has an empty component (\"//\" or a trailing '/')";
+                }
+        }
+        return NULL;
+}
+
+int profile_target_path(const char *dir, const char *name, char **ret)
+{
+        char *p = NULL;
+        if (asprintf(&p, "%s%s%s", dir && *dir ? dir : "", dir && *dir ? "/" : "", name) < 0)
+                return -ENOMEM;
+        *ret = p;
+        return 0;
+}

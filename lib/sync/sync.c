@@ -1,0 +1,691 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include "paths.h"
+#include "shared/fileio.h"
+#include "shared/macro.h"
+#include "sync.h"
+
+#define STATE_FILE     STATE_PREFIX "-state"
+#define TEMP_PREFIX    STATE_PREFIX "-tmp-"
+#define STATE_MAX_SIZE (16 * 1024 * 1024)
+
+typedef struct Owned {
+        char *path;
+        bool is_dir;            /* a directory seccompd created, removed once empty */
+        uint64_t missing_since; /* left the desired set at this time, 0 while desired */
+        char *good;             /* the last valid bytes written there (this process), for drift */
+        size_t good_len;
+        bool seen; /* in this apply's desired set */
+} Owned;
+
+struct SyncRoot {
+        int fd;
+        char *path;
+        Owned *owned;
+        size_t n_owned, allocated;
+};
+
+static const char *const action_names[_SYNC_ACTION_MAX] = {
+        [SYNC_INSTALLED] = "installed",
+        [SYNC_UPDATED] = "updated",
+        [SYNC_REPAIRED] = "repaired",
+        [SYNC_ADOPTED] = "adopted",
+        [SYNC_KEPT_LAST_GOOD] = "kept-last-good",
+        [SYNC_REJECTED] = "rejected",
+        [SYNC_CONFLICT] = "conflict",
+        [SYNC_REMOVED] = "removed",
+        [SYNC_DELETE_PENDING] = "delete-pending",
+        [SYNC_FAILED] = "failed",
+};
+
+const char *sync_action_to_string(SyncAction a)
+{
+        return a < _SYNC_ACTION_MAX ? action_names[a] : "?";
+}
+
+static Owned *owned_find(const SyncRoot *r, const char *path, bool is_dir)
+{
+        for (size_t i = 0; i < r->n_owned; i++)
+                if (r->owned[i].is_dir == is_dir && strcmp(r->owned[i].path, path) == 0)
+                        return r->owned + i;
+        return NULL;
+}
+
+bool sync_root_owns(const SyncRoot *r, const char *path)
+{
+        return owned_find(r, path, false) != NULL;
+}
+
+static int owned_add(SyncRoot *r, const char *path, bool is_dir, Owned **ret)
+{
+        if (r->n_owned == r->allocated) {
+                size_t a = r->allocated ? r->allocated * 2 : 64;
+                Owned *o = realloc(r->owned, a * sizeof(Owned));
+                if (!o)
+                        return -ENOMEM;
+                r->owned = o;
+                r->allocated = a;
+        }
+        char *p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        r->owned[r->n_owned] = (Owned){.path = p, .is_dir = is_dir};
+        if (ret)
+                *ret = r->owned + r->n_owned;
+        r->n_owned++;
+        return 0;
+}
+
+static void owned_remove(SyncRoot *r, Owned *o)
+{
+        free(o->path);
+        free(o->good);
+        *o = r->owned[--r->n_owned];
+}
+
+/* The state file: a header, then one line per owned path: "f|d <missing_since> <path>". Paths are
+ * validated names, so they hold no spaces or newlines. Written to a temporary file, fsync'd, renamed,
+ * and the root fsync'd: the state on disk is always one complete version. */
+static int state_save(SyncRoot *r)
+{
+        char tmp[64];
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+        FILE *f;
+
+        f = open_memstream(&buf, &len);
+        if (!f)
+                return -ENOMEM;
+        fputs("seccompd-state 1\n", f);
+        for (size_t i = 0; i < r->n_owned; i++)
+                fprintf(f, "%c %llu %s\n", r->owned[i].is_dir ? 'd' : 'f',
+                        (unsigned long long) r->owned[i].missing_since, r->owned[i].path);
+        if (fclose(f) != 0)
+                return -ENOMEM;
+
+        (void) snprintf(tmp, sizeof(tmp), "%sstate", TEMP_PREFIX);
+        (void) unlinkat(r->fd, tmp, 0);
+        fd = openat(r->fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        for (size_t off = 0; off < len;) {
+                ssize_t n = write(fd, buf + off, len - off);
+                if (n < 0) {
+                        int e = -errno;
+                        (void) unlinkat(r->fd, tmp, 0);
+                        return e;
+                }
+                off += (size_t) n;
+        }
+        if (fsync(fd) < 0 || renameat(r->fd, tmp, r->fd, STATE_FILE) < 0 || fsync(r->fd) < 0) {
+                int e = -errno;
+                (void) unlinkat(r->fd, tmp, 0);
+                return e;
+        }
+        return 0;
+}
+
+static int state_load(SyncRoot *r)
+{
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        size_t len;
+        int k;
+
+        fd = openat(r->fd, STATE_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        k = read_full_fd(fd, STATE_MAX_SIZE, &buf, &len);
+        if (k < 0)
+                return k;
+        if (strncmp(buf, "seccompd-state 1\n", 17) != 0)
+                return -EBADMSG;
+        for (char *line = buf + 17, *next; *line; line = next) {
+                char type, path[2048];
+                unsigned long long since;
+                next = strchrnul(line, '\n');
+                if (*next)
+                        *next++ = 0;
+                if (sscanf(line, "%c %llu %2047s", &type, &since, path) != 3 || (type != 'f' && type != 'd'))
+                        return -EBADMSG;
+                Owned *o;
+                k = owned_add(r, path, type == 'd', &o);
+                if (k < 0)
+                        return k;
+                o->missing_since = since;
+        }
+        return 0;
+}
+
+/* Opens the directory that holds rel (its last component excluded), walking from the root with
+ * O_NOFOLLOW on every component: a symlink anywhere is refused (ELOOP/ENOTDIR), never followed.
+ * With create, missing directories are made (0755) and recorded as ours. */
+static int open_parent(SyncRoot *r, const char *rel, bool create, int *ret_fd, const char **ret_leaf,
+                       bool *ret_created)
+{
+        _cleanup_close_ int fd = -EBADF;
+        const char *c = rel;
+        char comp[256];
+        int k;
+
+        fd = fcntl(r->fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return -errno;
+        for (;;) {
+                size_t n = strcspn(c, "/");
+                if (c[n] == 0)
+                        break;
+                if (n >= sizeof(comp))
+                        return -ENAMETOOLONG;
+                memcpy(comp, c, n);
+                comp[n] = 0;
+                int sub = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (sub < 0 && errno == ENOENT && create) {
+                        if (mkdirat(fd, comp, 0755) < 0 && errno != EEXIST)
+                                return -errno;
+                        _cleanup_free_ char *dir = strndup(rel, (size_t) (c + n - rel));
+                        if (!dir)
+                                return -ENOMEM;
+                        if (!owned_find(r, dir, true)) {
+                                k = owned_add(r, dir, true, NULL);
+                                if (k < 0)
+                                        return k;
+                                if (ret_created)
+                                        *ret_created = true;
+                        }
+                        sub = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                }
+                if (sub < 0)
+                        return -errno;
+                (void) close(fd);
+                fd = sub;
+                c += n + 1;
+        }
+        *ret_leaf = c;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+/* What is at the target: -ENOENT, -ELOOP for a symlink, -EISDIR/-EBADFD for other non-files, or 0
+ * with the contents. */
+static int read_target(int dirfd, const char *leaf, char **ret, size_t *ret_len)
+{
+        _cleanup_close_ int fd = openat(dirfd, leaf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        struct stat st;
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return S_ISDIR(st.st_mode) ? -EISDIR : -EBADFD;
+        return read_full_fd(fd, 4 * 1024 * 1024, ret, ret_len);
+}
+
+/* Writes bytes to a fresh temporary file beside the target, fsyncs it and renames it over the target.
+ * The directory is fsync'd later, once for all files in it. */
+static int replace_file(int dirfd, const char *leaf, const char *bytes, size_t len)
+{
+        char tmp[64];
+        uint64_t rnd;
+        _cleanup_close_ int fd = -EBADF;
+
+        if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+                return -EIO;
+        (void) snprintf(tmp, sizeof(tmp), "%s%016llx", TEMP_PREFIX, (unsigned long long) rnd);
+        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return -errno;
+        int k = 0;
+        if (fchmod(fd, 0644) < 0) /* not narrowed by the umask: the runtime reads it as root anyway */
+                k = -errno;
+        for (size_t off = 0; k == 0 && off < len;) {
+                ssize_t n = write(fd, bytes + off, len - off);
+                if (n < 0)
+                        k = -errno;
+                else
+                        off += (size_t) n;
+        }
+        if (k == 0 && fsync(fd) < 0)
+                k = -errno;
+        if (k == 0 && renameat(dirfd, tmp, dirfd, leaf) < 0)
+                k = -errno;
+        if (k < 0)
+                (void) unlinkat(dirfd, tmp, 0);
+        return k;
+}
+
+/* Directories written to in this apply, fsync'd once each at the end. */
+typedef struct DirSet {
+        char **dirs;
+        size_t n;
+} DirSet;
+
+static void dirset_add(DirSet *s, const char *path)
+{
+        const char *slash = strrchr(path, '/');
+        size_t n = slash ? (size_t) (slash - path) : 0;
+        for (size_t i = 0; i < s->n; i++)
+                if (strlen(s->dirs[i]) == n && strncmp(s->dirs[i], path, n) == 0)
+                        return;
+        char **d = realloc(s->dirs, (s->n + 1) * sizeof(char *));
+        if (!d)
+                return; /* the rename is done; only durability across a power cut is weakened */
+        s->dirs = d;
+        s->dirs[s->n] = strndup(path, n);
+        if (s->dirs[s->n])
+                s->n++;
+}
+
+static void dirset_sync(SyncRoot *r, DirSet *s)
+{
+        for (size_t i = 0; i < s->n; i++) {
+                _cleanup_free_ char *probe = NULL;
+                const char *leaf;
+                int fd;
+                if (asprintf(&probe, "%s%sx", s->dirs[i], *s->dirs[i] ? "/" : "") >= 0 &&
+                    open_parent(r, probe, false, &fd, &leaf, NULL) >= 0) {
+                        (void) fsync(fd);
+                        (void) close(fd);
+                }
+                free(s->dirs[i]);
+        }
+        free(s->dirs);
+        *s = (DirSet){};
+}
+
+static void event_add(SyncResult *res, SyncAction a, const char *path, const char *origin, int error,
+                      const char *reason)
+{
+        SyncEvent *e = realloc(res->events, (res->n_events + 1) * sizeof(SyncEvent));
+        if (!e)
+                return;
+        res->events = e;
+        e[res->n_events++] = (SyncEvent){
+                .action = a,
+                .path = strdup(path),
+                .origin = origin ? strdup(origin) : NULL,
+                .error = error,
+                .reason = reason,
+        };
+}
+
+static const char *unsafe_reason(int k)
+{
+        switch (k) {
+        case -ELOOP:
+        case -ENOTDIR:
+                return "a symlink or non-directory is on the path; seccompd never follows symlinks";
+        case -EISDIR:
+                return "a directory holds the target path";
+        case -EBADFD:
+                return "something other than a regular file holds the target path";
+        default:
+                return NULL;
+        }
+}
+
+static void clean_temporaries(int dir_fd)
+{
+        _cleanup_close_ int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d)
+                return;
+        fd = -EBADF; /* owned by d now */
+        for (struct dirent *de; (de = readdir(d));)
+                if (strncmp(de->d_name, TEMP_PREFIX, strlen(TEMP_PREFIX)) == 0)
+                        (void) unlinkat(dir_fd, de->d_name, 0);
+        closedir(d);
+}
+
+int sync_root_open(const char *path, bool wait, SyncRoot **ret)
+{
+        SyncRoot *r = calloc(1, sizeof(SyncRoot));
+        int k;
+
+        if (!r)
+                return -ENOMEM;
+        r->fd = -EBADF;
+        r->path = strdup(path);
+        if (!r->path) {
+                sync_root_free(r);
+                return -ENOMEM;
+        }
+        /* The root itself may be created (kubelet may not have made it yet); not followed if a link. */
+        if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+                k = -errno;
+                goto fail;
+        }
+        r->fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (r->fd < 0) {
+                k = -errno;
+                goto fail;
+        }
+        if (flock(r->fd, LOCK_EX | LOCK_NB) < 0) {
+                if (errno != EWOULDBLOCK || !wait) {
+                        k = -errno;
+                        goto fail;
+                }
+                if (flock(r->fd, LOCK_EX) < 0) {
+                        k = -errno;
+                        goto fail;
+                }
+        }
+        k = state_load(r);
+        if (k < 0)
+                goto fail;
+        clean_temporaries(r->fd);
+        for (size_t i = 0; i < r->n_owned; i++)
+                if (r->owned[i].is_dir) {
+                        _cleanup_free_ char *probe = NULL;
+                        const char *leaf;
+                        int fd;
+                        if (asprintf(&probe, "%s/x", r->owned[i].path) >= 0 &&
+                            open_parent(r, probe, false, &fd, &leaf, NULL) >= 0) {
+                                clean_temporaries(fd);
+                                (void) close(fd);
+                        }
+                }
+        *ret = r;
+        return 0;
+fail:
+        sync_root_free(r);
+        return k;
+}
+
+SyncRoot *sync_root_free(SyncRoot *r)
+{
+        if (!r)
+                return NULL;
+        for (size_t i = 0; i < r->n_owned; i++) {
+                free(r->owned[i].path);
+                free(r->owned[i].good);
+        }
+        free(r->owned);
+        if (r->fd >= 0)
+                (void) close(r->fd);
+        free(r->path);
+        free(r);
+        return NULL;
+}
+
+void sync_result_clear(SyncResult *res)
+{
+        for (size_t i = 0; i < res->n_events; i++) {
+                free(res->events[i].path);
+                free(res->events[i].origin);
+        }
+        free(res->events);
+        *res = (SyncResult){};
+}
+
+static void remember_good(Owned *o, const DesiredProfile *d)
+{
+        char *g = malloc(MAX(d->len, (size_t) 1));
+        if (!g)
+                return;
+        memcpy(g, d->bytes, d->len);
+        free(o->good);
+        o->good = g;
+        o->good_len = d->len;
+}
+
+/* Removes directories seccompd created on the way to path, deepest first, when empty. */
+static void remove_empty_dirs(SyncRoot *r, const char *path)
+{
+        _cleanup_free_ char *dir = strdup(path);
+        for (char *slash; dir && (slash = strrchr(dir, '/'));) {
+                *slash = 0;
+                Owned *o = owned_find(r, dir, true);
+                const char *leaf;
+                int fd;
+                if (!o || open_parent(r, dir, false, &fd, &leaf, NULL) < 0)
+                        return;
+                int k = unlinkat(fd, leaf, AT_REMOVEDIR) < 0 ? -errno : 0;
+                (void) close(fd);
+                if (k < 0 && k != -ENOENT)
+                        return; /* not empty: another profile, or a file that is not ours */
+                owned_remove(r, o);
+        }
+}
+
+int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, uint64_t now_usec,
+               uint64_t delete_grace_usec, SyncResult *ret)
+{
+        SyncResult res = {};
+        DirSet dirs = {};
+        bool state_dirty = false;
+        int k;
+
+        for (size_t i = 0; i < r->n_owned; i++)
+                r->owned[i].seen = false;
+
+        /* Phase 1: claim new paths durably before writing anything there, so that a kill between the
+         * rename and the record can never leave an own file looking foreign. */
+        _cleanup_free_ bool *claim = calloc(MAX(n, (size_t) 1), sizeof(bool));
+        _cleanup_free_ int *probe = calloc(MAX(n, (size_t) 1), sizeof(int));
+        if (!claim || !probe)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                const DesiredProfile *d = set + i;
+                Owned *o = owned_find(r, d->path, false);
+                bool dup = false;
+                for (size_t j = 0; j < i; j++)
+                        dup = dup || strcmp(set[j].path, d->path) == 0;
+                if (dup || !d->valid || o)
+                        continue;
+                int fd;
+                const char *leaf;
+                char *cur = NULL;
+                size_t len;
+                /* A missing directory on the way means the target is free too (-ENOENT). */
+                k = open_parent(r, d->path, false, &fd, &leaf, NULL);
+                if (k >= 0) {
+                        k = read_target(fd, leaf, &cur, &len);
+                        free(cur);
+                        (void) close(fd);
+                }
+                probe[i] = k;
+                if (k == -ENOENT || (d->adopt && k >= 0)) {
+                        claim[i] = true;
+                        k = owned_add(r, d->path, false, NULL);
+                        if (k < 0)
+                                return k;
+                        state_dirty = true;
+                }
+        }
+        if (state_dirty) {
+                k = state_save(r);
+                if (k < 0) {
+                        /* Nothing was written: forget the claims so the next attempt starts clean. */
+                        for (size_t i = r->n_owned; i-- > 0;)
+                                if (!r->owned[i].is_dir && r->owned[i].missing_since == 0 &&
+                                    !r->owned[i].good)
+                                        for (size_t j = 0; j < n; j++)
+                                                if (claim[j] && strcmp(set[j].path, r->owned[i].path) == 0) {
+                                                        owned_remove(r, r->owned + i);
+                                                        break;
+                                                }
+                        return k;
+                }
+                state_dirty = false;
+        }
+
+        /* Phase 2: write what changed. */
+        for (size_t i = 0; i < n; i++) {
+                const DesiredProfile *d = set + i;
+                Owned *o = owned_find(r, d->path, false);
+                _cleanup_free_ char *cur = NULL;
+                size_t cur_len = 0;
+                const char *leaf;
+                int fd = -EBADF;
+                bool dup = false;
+
+                for (size_t j = 0; j < i; j++)
+                        dup = dup || strcmp(set[j].path, d->path) == 0;
+                if (dup) {
+                        event_add(&res, SYNC_CONFLICT, d->path, d->origin, 0,
+                                  "another source object claims it");
+                        res.conflicts++;
+                        continue;
+                }
+                if (o) {
+                        o->seen = true;
+                        if (o->missing_since) {
+                                o->missing_since = 0;
+                                state_dirty = true;
+                        }
+                }
+                if (!o) {
+                        if (!d->valid) {
+                                event_add(&res, SYNC_REJECTED, d->path, d->origin, 0, NULL);
+                                res.rejected++;
+                        } else if (probe[i] < 0) {
+                                /* A symlink, a directory or an I/O error at or above the target. */
+                                event_add(&res, SYNC_FAILED, d->path, d->origin, probe[i],
+                                          unsafe_reason(probe[i]));
+                                res.failed++;
+                        } else {
+                                event_add(&res, SYNC_CONFLICT, d->path, d->origin, 0,
+                                          "a file seccompd did not write holds the path");
+                                res.conflicts++;
+                        }
+                        continue;
+                }
+
+                k = open_parent(r, d->path, true, &fd, &leaf, &state_dirty);
+                o = owned_find(r, d->path, false); /* open_parent may have grown the array */
+                int have = k >= 0 ? read_target(fd, leaf, &cur, &cur_len) : k;
+                if (k < 0 || (have < 0 && have != -ENOENT && have != -ELOOP)) {
+                        int e = k < 0 ? k : have;
+                        event_add(&res, SYNC_FAILED, d->path, d->origin, e, unsafe_reason(e));
+                        res.failed++;
+                        if (fd >= 0)
+                                (void) close(fd);
+                        continue;
+                }
+                bool same_as_desired = have >= 0 && cur_len == d->len && memcmp(cur, d->bytes, d->len) == 0;
+                const char *want = d->bytes;
+                size_t want_len = d->len;
+                SyncAction action;
+
+                if (!d->valid) {
+                        /* Last good wins: keep what is there; restore it if someone changed it. */
+                        bool intact = have >= 0 && o->good && cur_len == o->good_len &&
+                                      memcmp(cur, o->good, cur_len) == 0;
+                        if (have >= 0 && (!o->good || intact)) {
+                                event_add(&res, SYNC_KEPT_LAST_GOOD, d->path, d->origin, 0, NULL);
+                                res.rejected++;
+                                res.installed++;
+                                (void) close(fd);
+                                continue;
+                        }
+                        if (!o->good) { /* nothing good to put back */
+                                event_add(&res, SYNC_REJECTED, d->path, d->origin, 0, NULL);
+                                res.rejected++;
+                                (void) close(fd);
+                                continue;
+                        }
+                        want = o->good;
+                        want_len = o->good_len;
+                        res.rejected++;
+                        action = SYNC_REPAIRED;
+                } else if (same_as_desired) {
+                        if (!o->good)
+                                remember_good(o, d);
+                        res.installed++;
+                        (void) close(fd);
+                        if (claim[i])
+                                event_add(&res, SYNC_ADOPTED, d->path, d->origin, 0, NULL);
+                        continue;
+                } else if (claim[i])
+                        action = have >= 0 ? SYNC_ADOPTED : SYNC_INSTALLED;
+                else if (o->good && d->len == o->good_len && memcmp(d->bytes, o->good, d->len) == 0)
+                        action = SYNC_REPAIRED; /* we wrote these bytes; the disk lost them */
+                else
+                        action = have == -ENOENT ? SYNC_INSTALLED : SYNC_UPDATED;
+
+                k = replace_file(fd, leaf, want, want_len);
+                (void) close(fd);
+                if (k < 0) {
+                        event_add(&res, SYNC_FAILED, d->path, d->origin, k, NULL);
+                        res.failed++;
+                        continue;
+                }
+                dirset_add(&dirs, d->path);
+                if (d->valid) {
+                        remember_good(o, d);
+                        res.installed++;
+                } else
+                        res.installed++;
+                event_add(&res, action, d->path, d->origin, 0, NULL);
+        }
+
+        /* Phase 3: what left the desired set. Never on an incomplete read. Due paths are collected
+         * first: removing entries reorders the array. */
+        char **due = calloc(MAX(r->n_owned, (size_t) 1), sizeof(char *));
+        size_t n_due = 0;
+        if (!due) {
+                dirset_sync(r, &dirs);
+                sync_result_clear(&res);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; complete && i < r->n_owned; i++) {
+                Owned *o = r->owned + i;
+                if (o->is_dir || o->seen)
+                        continue;
+                if (o->missing_since == 0) {
+                        o->missing_since = MAX(now_usec, (uint64_t) 1);
+                        state_dirty = true;
+                }
+                if (now_usec - o->missing_since >= delete_grace_usec) {
+                        due[n_due] = strdup(o->path);
+                        n_due += due[n_due] != NULL;
+                        continue;
+                }
+                uint64_t when = o->missing_since + delete_grace_usec;
+                if (!res.next_deadline_usec || when < res.next_deadline_usec)
+                        res.next_deadline_usec = when;
+                event_add(&res, SYNC_DELETE_PENDING, o->path, NULL, 0, NULL);
+                res.pending_deletes++;
+        }
+        for (size_t i = 0; i < n_due; i++) {
+                _cleanup_free_ char *path = due[i];
+                const char *leaf;
+                int fd;
+                k = open_parent(r, path, false, &fd, &leaf, NULL);
+                if (k >= 0) {
+                        k = unlinkat(fd, leaf, 0) < 0 ? -errno : 0;
+                        (void) close(fd);
+                }
+                if (k < 0 && k != -ENOENT) {
+                        event_add(&res, SYNC_FAILED, path, NULL, k, unsafe_reason(k));
+                        res.failed++;
+                        continue;
+                }
+                dirset_add(&dirs, path);
+                event_add(&res, SYNC_REMOVED, path, NULL, 0, NULL);
+                owned_remove(r, owned_find(r, path, false));
+                state_dirty = true;
+                remove_empty_dirs(r, path);
+        }
+        free(due);
+
+        dirset_sync(r, &dirs);
+        if (state_dirty) {
+                k = state_save(r);
+                if (k < 0) {
+                        sync_result_clear(&res);
+                        return k;
+                }
+        }
+        *ret = res;
+        return 0;
+}

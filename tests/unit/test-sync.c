@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "paths.h"
+#include "shared/fileio.h"
+#include "sync.h"
+
+#define SEC 1000000ULL
+
+typedef struct Fixture {
+        char root[64];
+        char outside[64];
+        SyncRoot *r;
+} Fixture;
+
+static int setup(void **state)
+{
+        Fixture *f = calloc(1, sizeof(Fixture));
+        strcpy(f->outside, "/tmp/seccompd-outside-XXXXXX");
+        assert_non_null(mkdtemp(f->outside));
+        strcpy(f->root, "/tmp/seccompd-root-XXXXXX");
+        assert_non_null(mkdtemp(f->root));
+        strcat(f->root, "/seccomp"); /* created by sync_root_open */
+        assert_int_equal(sync_root_open(f->root, false, &f->r), 0);
+        *state = f;
+        return 0;
+}
+
+static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+        return remove(p);
+}
+
+static int teardown(void **state)
+{
+        Fixture *f = *state;
+        sync_root_free(f->r);
+        char *slash = strrchr(f->root, '/');
+        *slash = 0;
+        (void) nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        (void) nftw(f->outside, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        free(f);
+        return 0;
+}
+
+static char *at(const Fixture *f, const char *rel)
+{
+        static char buf[512];
+        snprintf(buf, sizeof(buf), "%s/%s", f->root, rel);
+        return buf;
+}
+
+static char *content(const char *path)
+{
+        char *buf = NULL;
+        size_t len;
+        return read_full_file(path, 1 << 20, &buf, &len) < 0 ? NULL : buf;
+}
+
+static void write_file(const char *path, const char *s)
+{
+        FILE *fp = fopen(path, "w");
+        assert_non_null(fp);
+        fputs(s, fp);
+        fclose(fp);
+}
+
+static DesiredProfile P(const char *path, const char *bytes, bool valid)
+{
+        return (DesiredProfile){
+                .path = path, .bytes = bytes, .len = strlen(bytes), .origin = "test", .valid = valid};
+}
+
+static void apply(Fixture *f, const DesiredProfile *set, size_t n, bool complete, uint64_t now,
+                  uint64_t grace, SyncResult *res)
+{
+        assert_int_equal(sync_apply(f->r, set, n, complete, now, grace, res), 0);
+}
+
+static SyncAction only_event(const SyncResult *res)
+{
+        assert_int_equal(res->n_events, 1);
+        return res->events[0].action;
+}
+
+static void assert_no_temporaries(const Fixture *f, const char *dir)
+{
+        char cmd[600];
+        snprintf(cmd, sizeof(cmd), "ls -a %s/%s | grep -q '^..seccompd-tmp'", f->root, dir);
+        assert_int_not_equal(system(cmd), 0);
+}
+
+static void test_install_update_unchanged(void **state)
+{
+        Fixture *f = *state;
+        SyncResult res;
+        struct stat st1, st2;
+        DesiredProfile set[] = {P("a.json", "{\"defaultAction\":\"SCMP_ACT_LOG\"}", true),
+                                P("team/x/b.json", "B1", true)};
+
+        apply(f, set, 2, true, 1, 0, &res);
+        assert_int_equal(res.n_events, 2);
+        assert_int_equal(res.events[0].action, SYNC_INSTALLED);
+        assert_int_equal(res.installed, 2);
+        sync_result_clear(&res);
+        assert_string_equal(content(at(f, "team/x/b.json")), "B1");
+        assert_int_equal(stat(at(f, "a.json"), &st1), 0);
+        assert_int_equal(st1.st_mode & 07777, 0644);
+        assert_true(sync_root_owns(f->r, "team/x/b.json"));
+        assert_no_temporaries(f, "team/x");
+
+        apply(f, set, 2, true, 2, 0, &res);
+        assert_int_equal(res.n_events, 0); /* unchanged bytes are not rewritten */
+        sync_result_clear(&res);
+        assert_int_equal(stat(at(f, "a.json"), &st2), 0);
+        assert_int_equal(st1.st_ino, st2.st_ino);
+
+        set[1] = P("team/x/b.json", "B2", true);
+        apply(f, set, 2, true, 3, 0, &res);
+        assert_int_equal(only_event(&res), SYNC_UPDATED);
+        sync_result_clear(&res);
+        assert_string_equal(content(at(f, "team/x/b.json")), "B2");
+}
+
+static void test_invalid_update_keeps_last_good(void **state)
+{
+        Fixture *f = *state;
+        SyncResult res;
+        DesiredProfile good = P("p.json", "GOOD", true), bad = P("p.json", "BAD", false),
+                       never = P("q.json", "NEVER", false);
+
+        apply(f, &good, 1, true, 1, 0, &res);
+        sync_result_clear(&res);
+        DesiredProfile set[] = {bad, never};
+        apply(f, set, 2, true, 2, 0, &res);
+        assert_int_equal(res.n_events, 2);
+        assert_int_equal(res.events[0].action, SYNC_KEPT_LAST_GOOD);
+        assert_int_equal(res.events[1].action, SYNC_REJECTED);
+        assert_int_equal(res.rejected, 2);
+        sync_result_clear(&res);
+        assert_string_equal(content(at(f, "p.json")), "GOOD");
+        assert_int_equal(access(at(f, "q.json"), F_OK), -1);
+
+        /* Someone damages the file while the source is still bad: the last good comes back. */
+        write_file(at(f, "p.json"), "DAMAGED");
+        apply(f, set, 2, true, 3, 0, &res);
+        assert_int_equal(res.events[0].action, SYNC_REPAIRED);
+        sync_result_clear(&res);
+        assert_string_equal(content(at(f, "p.json")), "GOOD");
+}
+
+static void test_conflict_and_adoption(void **state)
+{
+        Fixture *f = *state;
+        SyncResult res;
+        DesiredProfile d = P("copied.json", "NEW", true);
+
+        write_file(at(f, "copied.json"), "FOREIGN");
+        apply(f, &d, 1, true, 1, 0, &res);
+        assert_int_equal(only_event(&res), SYNC_CONFLICT);
+        assert_int_equal(res.conflicts, 1);
+        sync_result_clear(&res);
+        assert_string_equal(content(at(f, "copied.json")), "FOREIGN");
+        assert_false(sync_root_owns(f->r, "copied.json"));
+
+        d.adopt = true;
+        apply(f, &d, 1, true, 2, 0, &res);
+        assert_int_equal(only_event(&res), SYNC_ADOPTED);
+        sync_result_clear(&res);
+        assert_string_equal(content(at(f, "copied.json")), "NEW");
+        assert_true(sync_root_owns(f->r, "copied.json"));
+}
+
+static void test_delete_grace_and_incomplete_reads(void **state)
+{
+        Fixture *f = *state;
+        SyncResult res;
+        DesiredProfile d = P("deep/dir/gone.json", "X", true);
+
+        apply(f, &d, 1, true, 1 * SEC, 0, &res);
+        sync_result_clear(&res);
+        write_file(at(f, "deep/foreign.txt"), "not ours");
+
+        /* An incomplete read never deletes. */
+        apply(f, NULL, 0, false, 2 * SEC, 0, &res);
+        assert_int_equal(res.n_events, 0);
+        sync_result_clear(&res);
+        assert_int_equal(access(at(f, "deep/dir/gone.json"), F_OK), 0);
+
+        /* With a grace period: pending first, removed when it is over. */
+        apply(f, NULL, 0, true, 10 * SEC, 60 * SEC, &res);
+        assert_int_equal(only_event(&res), SYNC_DELETE_PENDING);
+        assert_true(res.next_deadline_usec == 70 * SEC);
+        sync_result_clear(&res);
+        assert_int_equal(access(at(f, "deep/dir/gone.json"), F_OK), 0);
+
+        apply(f, NULL, 0, true, 70 * SEC, 60 * SEC, &res);
+        assert_int_equal(only_event(&res), SYNC_REMOVED);
+        sync_result_clear(&res);
+        assert_int_equal(access(at(f, "deep/dir/gone.json"), F_OK), -1);
+        assert_int_equal(access(at(f, "deep/dir"), F_OK), -1);               /* ours, emptied: removed */
+        assert_string_equal(content(at(f, "deep/foreign.txt")), "not ours"); /* kept, and so is deep/ */
+}
+
+static void test_drift_repair(void **state)
+{
+        Fixture *f = *state;
+        SyncResult res;
+        DesiredProfile d = P("d.json", "ORIGINAL", true);
+
+        apply(f, &d, 1, true, 1, 0, &res);
+        sync_result_clear(&res);
+        assert_int_equal(unlink(at(f, "d.json")), 0);
+        apply(f, &d, 1, true, 2, 0, &res);
+        assert_int_equal(only_event(&res), SYNC_REPAIRED);
+        sync_result_clear(&res);
+        write_file(at(f, "d.json"), "EDITED");
+        apply(f, &d, 1, true, 3, 0, &res);
+        assert_int_equal(only_event(&res), SYNC_REPAIRED);
+        sync_result_clear(&res);
+        assert_string_equal(content(at(f, "d.json")), "ORIGINAL");
+}
+
+static void test_symlinks_refused(void **state)
+{
+        Fixture *f = *state;
+        SyncResult res;
+        char victim[128];
+
+        /* A directory on the path replaced by a symlink to elsewhere: refused, elsewhere untouched. */
+        assert_int_equal(symlink(f->outside, at(f, "evil")), 0);
+        DesiredProfile d = P("evil/p.json", "X", true);
+        apply(f, &d, 1, true, 1, 0, &res);
+        assert_int_equal(only_event(&res), SYNC_FAILED);
+        assert_non_null(strstr(res.events[0].reason, "symlink"));
+        sync_result_clear(&res);
+        snprintf(victim, sizeof(victim), "%s/p.json", f->outside);
+        assert_int_equal(access(victim, F_OK), -1);
+
+        /* An own file replaced by a symlink: the link is replaced, its target is not written. */
+        DesiredProfile own = P("own.json", "MINE", true);
+        apply(f, &own, 1, true, 2, 0, &res);
+        sync_result_clear(&res);
+        snprintf(victim, sizeof(victim), "%s/target", f->outside);
+        write_file(victim, "PRECIOUS");
+        assert_int_equal(unlink(at(f, "own.json")), 0);
+        assert_int_equal(symlink(victim, at(f, "own.json")), 0);
+        apply(f, &own, 1, true, 3, 0, &res);
+        sync_result_clear(&res);
+        assert_string_equal(content(victim), "PRECIOUS");
+        struct stat st;
+        assert_int_equal(lstat(at(f, "own.json"), &st), 0);
+        assert_true(S_ISREG(st.st_mode));
+}
+
+static void test_restart_keeps_ownership_and_lock(void **state)
+{
+        Fixture *f = *state;
+        SyncResult res;
+        SyncRoot *second = NULL;
+        DesiredProfile d = P("kept.json", "K", true);
+
+        apply(f, &d, 1, true, 1, 0, &res);
+        sync_result_clear(&res);
+        assert_int_equal(sync_root_open(f->root, false, &second), -EWOULDBLOCK);
+
+        write_file(at(f, "..seccompd-tmp-0123456789abcdef"), "half");
+        sync_root_free(f->r);
+        assert_int_equal(sync_root_open(f->root, false, &f->r), 0);
+        assert_true(sync_root_owns(f->r, "kept.json"));
+        assert_int_equal(access(at(f, "..seccompd-tmp-0123456789abcdef"), F_OK), -1);
+        apply(f, NULL, 0, true, 2, 0, &res);
+        assert_int_equal(only_event(&res), SYNC_REMOVED);
+        sync_result_clear(&res);
+}
+
+static void test_names(void **state)
+{
+        assert_null(profile_file_name_invalid("audit.json"));
+        assert_null(profile_file_name_invalid("a-b_c.1.json"));
+        assert_non_null(profile_file_name_invalid("audit.yaml"));
+        assert_non_null(profile_file_name_invalid("..data.json"));
+        assert_non_null(profile_file_name_invalid("a/b.json"));
+        assert_non_null(profile_file_name_invalid(""));
+        assert_non_null(profile_file_name_invalid(".json"));
+        assert_null(profile_directory_invalid("profiles/team-a"));
+        assert_null(profile_directory_invalid(NULL));
+        assert_non_null(profile_directory_invalid("/abs"));
+        assert_non_null(profile_directory_invalid("a/../b"));
+        assert_non_null(profile_directory_invalid("a//b"));
+        assert_non_null(profile_directory_invalid("a/"));
+        assert_non_null(profile_directory_invalid("./a"));
+        assert_non_null(profile_directory_invalid("..seccompd-x"));
+        assert_non_null(profile_directory_invalid("a b"));
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_install_update_unchanged, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_invalid_update_keeps_last_good, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_conflict_and_adoption, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_delete_grace_and_incomplete_reads, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_drift_repair, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_symlinks_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_restart_keeps_ownership_and_lock, setup, teardown),
+                cmocka_unit_test(test_names),
+        };
+        cmocka_set_message_output(CM_OUTPUT_TAP);
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
