@@ -61,11 +61,13 @@ static char *at(const Fixture *f, const char *rel)
         return buf;
 }
 
-static char *content(const char *path)
+static void assert_content(const char *path, const char *expected)
 {
         char *buf = NULL;
         size_t len;
-        return read_full_file(path, 1 << 20, &buf, &len) < 0 ? NULL : buf;
+        assert_int_equal(read_full_file(path, 1 << 20, &buf, &len), 0);
+        assert_string_equal(buf, expected);
+        free(buf);
 }
 
 static void write_file(const char *path, const char *s)
@@ -114,7 +116,7 @@ static void test_install_update_unchanged(void **state)
         assert_int_equal(res.events[0].action, SYNC_INSTALLED);
         assert_int_equal(res.installed, 2);
         sync_result_clear(&res);
-        assert_string_equal(content(at(f, "team/x/b.json")), "B1");
+        assert_content(at(f, "team/x/b.json"), "B1");
         assert_int_equal(stat(at(f, "a.json"), &st1), 0);
         assert_int_equal(st1.st_mode & 07777, 0644);
         assert_true(sync_root_owns(f->r, "team/x/b.json"));
@@ -130,7 +132,7 @@ static void test_install_update_unchanged(void **state)
         apply(f, set, 2, true, 3, 0, &res);
         assert_int_equal(only_event(&res), SYNC_UPDATED);
         sync_result_clear(&res);
-        assert_string_equal(content(at(f, "team/x/b.json")), "B2");
+        assert_content(at(f, "team/x/b.json"), "B2");
 }
 
 static void test_invalid_update_keeps_last_good(void **state)
@@ -149,7 +151,7 @@ static void test_invalid_update_keeps_last_good(void **state)
         assert_int_equal(res.events[1].action, SYNC_REJECTED);
         assert_int_equal(res.rejected, 2);
         sync_result_clear(&res);
-        assert_string_equal(content(at(f, "p.json")), "GOOD");
+        assert_content(at(f, "p.json"), "GOOD");
         assert_int_equal(access(at(f, "q.json"), F_OK), -1);
 
         /* Someone damages the file while the source is still bad: the last good comes back. */
@@ -157,7 +159,7 @@ static void test_invalid_update_keeps_last_good(void **state)
         apply(f, set, 2, true, 3, 0, &res);
         assert_int_equal(res.events[0].action, SYNC_REPAIRED);
         sync_result_clear(&res);
-        assert_string_equal(content(at(f, "p.json")), "GOOD");
+        assert_content(at(f, "p.json"), "GOOD");
 }
 
 static void test_conflict_and_adoption(void **state)
@@ -171,14 +173,14 @@ static void test_conflict_and_adoption(void **state)
         assert_int_equal(only_event(&res), SYNC_CONFLICT);
         assert_int_equal(res.conflicts, 1);
         sync_result_clear(&res);
-        assert_string_equal(content(at(f, "copied.json")), "FOREIGN");
+        assert_content(at(f, "copied.json"), "FOREIGN");
         assert_false(sync_root_owns(f->r, "copied.json"));
 
         d.adopt = true;
         apply(f, &d, 1, true, 2, 0, &res);
         assert_int_equal(only_event(&res), SYNC_ADOPTED);
         sync_result_clear(&res);
-        assert_string_equal(content(at(f, "copied.json")), "NEW");
+        assert_content(at(f, "copied.json"), "NEW");
         assert_true(sync_root_owns(f->r, "copied.json"));
 }
 
@@ -209,8 +211,8 @@ static void test_delete_grace_and_incomplete_reads(void **state)
         assert_int_equal(only_event(&res), SYNC_REMOVED);
         sync_result_clear(&res);
         assert_int_equal(access(at(f, "deep/dir/gone.json"), F_OK), -1);
-        assert_int_equal(access(at(f, "deep/dir"), F_OK), -1);               /* ours, emptied: removed */
-        assert_string_equal(content(at(f, "deep/foreign.txt")), "not ours"); /* kept, and so is deep/ */
+        assert_int_equal(access(at(f, "deep/dir"), F_OK), -1); /* ours, emptied: removed */
+        assert_content(at(f, "deep/foreign.txt"), "not ours"); /* kept, and so is deep/ */
 }
 
 static void test_drift_repair(void **state)
@@ -229,7 +231,7 @@ static void test_drift_repair(void **state)
         apply(f, &d, 1, true, 3, 0, &res);
         assert_int_equal(only_event(&res), SYNC_REPAIRED);
         sync_result_clear(&res);
-        assert_string_equal(content(at(f, "d.json")), "ORIGINAL");
+        assert_content(at(f, "d.json"), "ORIGINAL");
 }
 
 static void test_symlinks_refused(void **state)
@@ -258,7 +260,7 @@ static void test_symlinks_refused(void **state)
         assert_int_equal(symlink(victim, at(f, "own.json")), 0);
         apply(f, &own, 1, true, 3, 0, &res);
         sync_result_clear(&res);
-        assert_string_equal(content(victim), "PRECIOUS");
+        assert_content(victim, "PRECIOUS");
         struct stat st;
         assert_int_equal(lstat(at(f, "own.json"), &st), 0);
         assert_true(S_ISREG(st.st_mode));
