@@ -17,6 +17,8 @@ static void help(void)
                "Commands:\n"
                "  validate FILE...   Check profiles as containerd or CRI-O and runc will read them\n"
                "  convert FILE       Flatten a Docker-format profile to plain OCI JSON for a node\n"
+               "  run --source ...   Install profiles into the kubelet seccomp directory, keep them in "
+               "sync\n"
                "\n"
                "Options:\n"
                "  -h --help          Show this help\n"
@@ -81,6 +83,7 @@ int main(int argc, char *argv[])
         } verbs[] = {
                 {"validate", verb_validate},
                 {"convert", verb_convert},
+                {"run", verb_run},
         };
 
         if (argc < 2) {

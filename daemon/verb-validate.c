@@ -6,6 +6,7 @@
 
 #include "cache.h"
 #include "shared/fileio.h"
+#include "source.h"
 #include "validate.h"
 #include "verbs.h"
 
@@ -16,6 +17,8 @@ static void help(void)
                "Check seccomp profiles the way the node's runtime will read them: decoded as Go does,\n"
                "checked against what containerd or CRI-O and runc make of them, and compiled by\n"
                "libseccomp. One line per problem: FILE:LINE:COL: error|warning: MESSAGE [code].\n"
+               "A *.yaml or *.yml FILE is a manifest: every profile key of its ConfigMaps and Secrets\n"
+               "labeled seccompd.io/profile=true is checked.\n"
                "\n"
                "Options:\n"
                "     --runtime RUNTIME    containerd (default) or cri-o\n"
@@ -68,6 +71,57 @@ static json_t *verdict_to_json(const char *file, const Verdict *v, bool strict)
         if (v->bpf_instructions > 0)
                 json_object_set_new(doc, "bpfInstructions", json_integer(v->bpf_instructions));
         return doc;
+}
+
+static bool is_manifest(const char *path)
+{
+        size_t n = strlen(path);
+        return (n > 5 && strcmp(path + n - 5, ".yaml") == 0) || (n > 4 && strcmp(path + n - 4, ".yml") == 0);
+}
+
+static void report(const char *name, const Verdict *v, const ValidateOptions *o, bool strict, json_t *files,
+                   bool *any_invalid)
+{
+        bool invalid = !v->valid || (strict && diagnostics_count(&v->diagnostics, SEVERITY_WARNING) > 0);
+        *any_invalid = *any_invalid || invalid;
+        if (files)
+                json_array_append_new(files, verdict_to_json(name, v, strict));
+        else
+                print_human(name, v, o, strict);
+}
+
+/* Every profile key of every labeled ConfigMap/Secret in a manifest, exactly as the daemon would read
+ * it: what an admin is about to kubectl apply. Each is reported as "FILE: Kind ns/name data[key]". */
+static int validate_manifest(const char *path, const char *file, VerdictCache *cache,
+                             const ValidateOptions *o, bool strict, json_t *files, bool *any_invalid)
+{
+        _cleanup_free_ char *buf = NULL;
+        SourceSet s = {.complete = true};
+        size_t len;
+        int r = read_full_file(path, MANIFEST_MAX_SIZE, &buf, &len);
+        if (r < 0) {
+                fprintf(stderr, "seccompd validate: cannot read %s: %s\n", file, strerror(-r));
+                return r;
+        }
+        r = source_read_manifest(file, buf, len, &s);
+        for (size_t i = 0; r >= 0 && i < s.n_errors; i++) {
+                printf("error: %s\n", s.errors[i]);
+                *any_invalid = true;
+        }
+        if (r >= 0 && s.n == 0 && s.n_errors == 0)
+                printf("%s: no ConfigMap or Secret labeled " LABEL_PROFILE "=true\n", file);
+        for (size_t i = 0; r >= 0 && i < s.n; i++) {
+                Verdict v;
+                r = profile_validate_cached(cache, s.items[i].bytes, s.items[i].len, o, &v, NULL);
+                if (r < 0)
+                        break;
+                report(s.items[i].origin, &v, o, strict, files, any_invalid);
+                verdict_clear(&v);
+        }
+        if (r < 0)
+                fprintf(stderr, "seccompd validate: %s: %s\n", file, strerror(-r));
+        source_set_clear(&s);
+        return r;
 }
 
 int verb_validate(int argc, char *argv[])
@@ -144,6 +198,13 @@ int verb_validate(int argc, char *argv[])
                 Verdict v;
                 int r;
 
+                if (is_manifest(argv[i])) {
+                        r = validate_manifest(argv[i], file, cache, &o, strict, as_json ? files : NULL,
+                                              &any_invalid);
+                        if (r < 0)
+                                status = EXIT_USAGE;
+                        continue;
+                }
                 r = read_full_file(argv[i], PROFILE_MAX_SIZE, &buf, &len);
                 if (r == -EFBIG)
                         /* Judged on its size alone; the bytes were never kept. */

@@ -63,6 +63,36 @@ bool sync_root_owns(const SyncRoot *r, const char *path)
         return owned_find(r, path, false) != NULL;
 }
 
+int sync_root_managed_dirs(const SyncRoot *r, char ***ret, size_t *ret_n)
+{
+        char **dirs = calloc(r->n_owned + 1, sizeof(char *));
+        size_t n = 0;
+        if (!dirs)
+                return -ENOMEM;
+        dirs[n++] = strdup("");
+        for (size_t i = 0; i < r->n_owned; i++) {
+                const char *p = r->owned[i].path, *slash = strrchr(p, '/');
+                size_t len = slash ? (size_t) (slash - p) : 0;
+                bool seen = false;
+                if (r->owned[i].is_dir)
+                        continue;
+                for (size_t k = 0; k < n && !seen; k++)
+                        seen = dirs[k] && strlen(dirs[k]) == len && strncmp(dirs[k], p, len) == 0;
+                if (!seen)
+                        dirs[n++] = strndup(p, len);
+        }
+        for (size_t k = 0; k < n; k++)
+                if (!dirs[k]) {
+                        for (size_t j = 0; j < n; j++)
+                                free(dirs[j]);
+                        free(dirs);
+                        return -ENOMEM;
+                }
+        *ret = dirs;
+        *ret_n = n;
+        return 0;
+}
+
 static int owned_add(SyncRoot *r, const char *path, bool is_dir, Owned **ret)
 {
         if (r->n_owned == r->allocated) {

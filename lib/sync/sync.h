@@ -79,5 +79,9 @@ void sync_result_clear(SyncResult *r);
 
 const char *sync_action_to_string(SyncAction a);
 
+/* The directories that hold managed files ("" for the root itself), for watching them. The strings
+ * are newly allocated; free them and the array. */
+int sync_root_managed_dirs(const SyncRoot *r, char ***ret, size_t *ret_n);
+
 /* Whether a path is one seccompd owns (for tests and status). */
 bool sync_root_owns(const SyncRoot *r, const char *path);

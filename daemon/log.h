@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <syslog.h>
+
+#include "shared/macro.h"
+
+/* Where the daemon's lines go: the journal with structured fields when systemd started us (its
+ * JOURNAL_STREAM is our stderr), else one line per event on stderr, plain or JSON. */
+typedef enum LogFormat {
+        LOG_FORMAT_AUTO,
+        LOG_FORMAT_TEXT,
+        LOG_FORMAT_JSON,
+        LOG_FORMAT_JOURNAL,
+} LogFormat;
+
+int log_format_from_string(const char *s, LogFormat *ret);
+void log_setup(LogFormat f);
+
+/* path and source name the profile file and the source object/key; either may be NULL. */
+_printf_(4, 5) void log_profile(int priority, const char *path, const char *source, const char *fmt, ...);
+#define log_info(...)    log_profile(LOG_INFO, NULL, NULL, __VA_ARGS__)
+#define log_error(...)   log_profile(LOG_ERR, NULL, NULL, __VA_ARGS__)
+#define log_warning(...) log_profile(LOG_WARNING, NULL, NULL, __VA_ARGS__)

@@ -1,0 +1,413 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* seccompd run: the node daemon. One sd-event loop owns every event source: signals, inotify on the
+ * source directory and on the managed directories (drift), the deletion-grace timer, the watchdog.
+ * Every change schedules one full sync, which reads the source completely, validates each profile
+ * (verdicts cached by content), and lets the sync engine converge the directory. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+#include <time.h>
+
+#include "cache.h"
+#include "log.h"
+#include "paths.h"
+#include "source.h"
+#include "sync.h"
+#include "validate.h"
+#include "verbs.h"
+
+enum {
+        EXIT_SYNC_INCOMPLETE = 3, /* --once: a source unreadable, the disk failing or full */
+};
+
+#define DEFAULT_ROOT "/var/lib/kubelet/seccomp"
+#define SOURCE_MASK  (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_ATTRIB)
+#define DRIFT_MASK   (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_ATTRIB)
+
+typedef struct Manager {
+        sd_event *event;
+        SyncRoot *root;
+        VerdictCache *cache;
+        ValidateOptions validate;
+        const char *source_dir; /* borrowed from argv */
+        const char *root_path;  /* borrowed from argv */
+        uint64_t delete_grace_usec;
+        bool once;
+        bool ready;
+        unsigned syncs;
+        int last_status; /* the --once exit code of the last sync */
+        sd_event_source *resync, *grace_timer;
+        char **watched; /* managed directories with an inotify source */
+        size_t n_watched;
+} Manager;
+
+static uint64_t now_realtime(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static int parse_duration(const char *s, uint64_t *ret)
+{
+        char *end;
+        double v = strtod(s, &end);
+        uint64_t unit;
+        if (end == s || v < 0)
+                return -EINVAL;
+        if (strcmp(end, "ms") == 0)
+                unit = 1000;
+        else if (strcmp(end, "s") == 0 || *end == 0)
+                unit = 1000000;
+        else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+                unit = 60000000;
+        else if (strcmp(end, "h") == 0)
+                unit = 3600000000ULL;
+        else
+                return -EINVAL;
+        *ret = (uint64_t) (v * (double) unit);
+        return 0;
+}
+
+/* Logged when a version is first installed or rejected, not on every sync. */
+static void log_verdict(const SourceProfile *p, const Verdict *v)
+{
+        for (size_t i = 0; i < v->diagnostics.n; i++) {
+                const Diagnostic *d = v->diagnostics.items + i;
+                bool error = d->severity == SEVERITY_ERROR;
+                log_profile(error ? LOG_ERR : LOG_WARNING, p->path, p->origin, "%s: %s [%s]",
+                            error ? "profile rejected" : "profile warning", d->message,
+                            diag_code_to_string(d->code));
+        }
+}
+
+static int watch_managed_dirs(Manager *m);
+static int schedule_sync(Manager *m);
+
+static int on_grace_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        return schedule_sync(userdata);
+}
+
+static int full_sync(Manager *m)
+{
+        SourceSet src = {};
+        SyncResult res = {};
+        _cleanup_free_ DesiredProfile *set = NULL;
+        Verdict *verdicts = NULL;
+        int r;
+
+        m->syncs++;
+        r = source_read_dir(m->source_dir, &src);
+        if (r < 0) {
+                log_profile(LOG_ERR, NULL, m->source_dir,
+                            "cannot read the source directory: %s; nothing is removed", strerror(-r));
+                src = (SourceSet){.complete = false};
+        }
+        for (size_t i = 0; i < src.n_errors; i++)
+                log_profile(LOG_ERR, NULL, src.errors[i], "source object not used");
+
+        set = calloc(MAX(src.n, (size_t) 1), sizeof(DesiredProfile));
+        verdicts = calloc(MAX(src.n, (size_t) 1), sizeof(Verdict));
+        if (!set || !verdicts) {
+                free(verdicts);
+                source_set_clear(&src);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < src.n; i++) {
+                const SourceProfile *p = src.items + i;
+                r = profile_validate_cached(m->cache, p->bytes, p->len, &m->validate, verdicts + i, NULL);
+                if (r < 0) {
+                        log_profile(LOG_ERR, p->path, p->origin, "cannot validate: %s", strerror(-r));
+                        verdicts[i] = (Verdict){};
+                }
+                set[i] = (DesiredProfile){.path = p->path,
+                                          .bytes = p->bytes,
+                                          .len = p->len,
+                                          .origin = p->origin,
+                                          .valid = r >= 0 && verdicts[i].valid,
+                                          .adopt = p->adopt};
+        }
+
+        r = sync_apply(m->root, set, src.n, src.complete && r >= 0, now_realtime(), m->delete_grace_usec,
+                       &res);
+        if (r < 0) {
+                log_profile(LOG_ERR, NULL, m->root_path,
+                            "cannot record what seccompd owns: %s; nothing installed", strerror(-r));
+                m->last_status = EXIT_SYNC_INCOMPLETE;
+                goto finish;
+        }
+        for (size_t i = 0; i < res.n_events; i++) {
+                const SyncEvent *e = res.events + i;
+                size_t k;
+                for (k = 0; k < src.n && strcmp(src.items[k].path, e->path) != 0; k++)
+                        ;
+                switch (e->action) {
+                case SYNC_REJECTED:
+                case SYNC_KEPT_LAST_GOOD:
+                        if (k < src.n)
+                                log_verdict(src.items + k, verdicts + k);
+                        log_profile(LOG_WARNING, e->path, e->origin, "%s",
+                                    e->action == SYNC_REJECTED
+                                            ? "invalid profile not installed"
+                                            : "invalid update rejected; the last good profile stays");
+                        break;
+                case SYNC_CONFLICT:
+                        log_profile(LOG_WARNING, e->path, e->origin, "conflict: %s; left alone",
+                                    e->reason ?: "");
+                        break;
+                case SYNC_FAILED:
+                        log_profile(LOG_ERR, e->path, e->origin, "cannot install: %s",
+                                    e->reason ?: strerror(-e->error));
+                        break;
+                case SYNC_INSTALLED:
+                case SYNC_UPDATED:
+                case SYNC_ADOPTED:
+                        log_profile(LOG_INFO, e->path, e->origin, "%s", sync_action_to_string(e->action));
+                        if (k < src.n)
+                                log_verdict(src.items + k, verdicts + k);
+                        break;
+                default:
+                        log_profile(LOG_INFO, e->path, e->origin, "%s", sync_action_to_string(e->action));
+                        break;
+                }
+        }
+
+        m->last_status = res.failed > 0 || !src.complete         ? EXIT_SYNC_INCOMPLETE
+                         : res.rejected > 0 || res.conflicts > 0 ? EXIT_INVALID
+                                                                 : EXIT_OK;
+        (void) sd_notifyf(false,
+                          "STATUS=sync %u: %zu installed, %zu rejected, %zu in conflict, %zu failed, %zu "
+                          "pending deletion",
+                          m->syncs, res.installed, res.rejected, res.conflicts, res.failed,
+                          res.pending_deletes);
+        /* Ready once every source was read in full and every valid profile is on disk; rejected and
+         * conflicting profiles do not hold a node back. */
+        if (!m->ready && src.complete && res.failed == 0) {
+                m->ready = true;
+                (void) sd_notify(false, "READY=1");
+                log_info("first full sync done: %zu profiles installed under %s", res.installed,
+                         m->root_path);
+        }
+        if (!m->once) {
+                (void) watch_managed_dirs(m);
+                m->grace_timer = sd_event_source_disable_unref(m->grace_timer);
+                if (res.next_deadline_usec)
+                        (void) sd_event_add_time(m->event, &m->grace_timer, CLOCK_REALTIME,
+                                                 res.next_deadline_usec, 0, on_grace_timer, m);
+        }
+finish:
+        for (size_t i = 0; i < src.n; i++)
+                verdict_clear(verdicts + i);
+        free(verdicts);
+        sync_result_clear(&res);
+        source_set_clear(&src);
+        return 0;
+}
+
+static int on_resync(sd_event_source *s, void *userdata)
+{
+        Manager *m = userdata;
+        m->resync = sd_event_source_disable_unref(m->resync);
+        return full_sync(m);
+}
+
+/* Changes come in bursts (an editor, a ConfigMap volume swapping ..data): one sync per loop turn. */
+static int schedule_sync(Manager *m)
+{
+        if (m->resync)
+                return 0;
+        return sd_event_add_defer(m->event, &m->resync, on_resync, m);
+}
+
+static int on_inotify(sd_event_source *s, const struct inotify_event *ev, void *userdata)
+{
+        if (ev->len > 0 && strncmp(ev->name, STATE_PREFIX, strlen(STATE_PREFIX)) == 0)
+                return 0; /* our own state and temporary files */
+        return schedule_sync(userdata);
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        log_info("SIGHUP: full resync");
+        return schedule_sync(userdata);
+}
+
+/* Drift repair: inotify on the root and every directory holding a managed file, so a file someone
+ * edits or deletes is restored at once rather than on a timer. */
+static int watch_managed_dirs(Manager *m)
+{
+        char **dirs = NULL;
+        size_t n = 0;
+        int r = sync_root_managed_dirs(m->root, &dirs, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                bool seen = false;
+                for (size_t k = 0; k < m->n_watched && !seen; k++)
+                        seen = strcmp(m->watched[k], dirs[i]) == 0;
+                char **w = seen ? NULL : realloc(m->watched, (m->n_watched + 1) * sizeof(char *));
+                _cleanup_free_ char *full = NULL;
+                if (seen || !w || asprintf(&full, "%s/%s", m->root_path, dirs[i]) < 0) {
+                        free(dirs[i]);
+                        continue;
+                }
+                m->watched = w;
+                m->watched[m->n_watched++] = dirs[i];
+                r = sd_event_add_inotify(m->event, NULL, full, DRIFT_MASK | IN_ONLYDIR | IN_DONT_FOLLOW,
+                                         on_inotify, m);
+                if (r < 0)
+                        log_profile(LOG_WARNING, NULL, full, "cannot watch for changes: %s", strerror(-r));
+        }
+        free(dirs);
+        return 0;
+}
+
+static void help(void)
+{
+        printf("Usage: seccompd run --source dir:PATH [OPTIONS...]\n"
+               "\n"
+               "Install the profiles of a source into the kubelet's seccomp directory, atomically and\n"
+               "touching only files seccompd wrote, and keep them in sync.\n"
+               "\n"
+               "Options:\n"
+               "     --source dir:PATH       Profiles (*.json) and ConfigMap/Secret manifests (*.yaml)\n"
+               "     --root DIR              The seccomp directory (default " DEFAULT_ROOT ")\n"
+               "     --once                  One full sync, then exit\n"
+               "     --runtime RUNTIME       containerd (default) or cri-o: how profiles are validated\n"
+               "     --delete-grace DURATION Wait before removing a profile that left the source (0s)\n"
+               "     --log-format FORMAT     text or json (default: the journal under systemd, else text)\n"
+               "  -h --help                  Show this help\n"
+               "\n"
+               "--once exits 0 when every profile is installed, 1 when one was rejected or in conflict,\n"
+               "2 on a usage error, 3 when the sync could not be completed.\n");
+}
+
+int verb_run(int argc, char *argv[])
+{
+        enum { ARG_SOURCE = 0x100, ARG_ROOT, ARG_ONCE, ARG_RUNTIME, ARG_GRACE, ARG_LOG_FORMAT };
+        static const struct option options[] = {
+                {"help", no_argument, NULL, 'h'},
+                {"source", required_argument, NULL, ARG_SOURCE},
+                {"root", required_argument, NULL, ARG_ROOT},
+                {"once", no_argument, NULL, ARG_ONCE},
+                {"runtime", required_argument, NULL, ARG_RUNTIME},
+                {"delete-grace", required_argument, NULL, ARG_GRACE},
+                {"log-format", required_argument, NULL, ARG_LOG_FORMAT},
+                {},
+        };
+        Manager m = {.root_path = DEFAULT_ROOT, .validate = {.runtime = RUNTIME_CONTAINERD}};
+        LogFormat format = LOG_FORMAT_AUTO;
+        int c, rt, r;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return EXIT_OK;
+                case ARG_SOURCE:
+                        if (strncmp(optarg, "dir:", 4) != 0 || !optarg[4]) {
+                                fprintf(stderr, "seccompd run: --source takes dir:PATH\n");
+                                return EXIT_USAGE;
+                        }
+                        m.source_dir = optarg + 4;
+                        break;
+                case ARG_ROOT:
+                        m.root_path = optarg;
+                        break;
+                case ARG_ONCE:
+                        m.once = true;
+                        break;
+                case ARG_RUNTIME:
+                        if (parse_runtime_arg("run", optarg, &rt) < 0)
+                                return EXIT_USAGE;
+                        m.validate.runtime = (Runtime) rt;
+                        break;
+                case ARG_GRACE:
+                        if (parse_duration(optarg, &m.delete_grace_usec) < 0) {
+                                fprintf(stderr, "seccompd run: --delete-grace takes a duration such as 0s, "
+                                                "90s, 5m\n");
+                                return EXIT_USAGE;
+                        }
+                        break;
+                case ARG_LOG_FORMAT:
+                        if (log_format_from_string(optarg, &format) < 0) {
+                                fprintf(stderr, "seccompd run: --log-format takes text or json\n");
+                                return EXIT_USAGE;
+                        }
+                        break;
+                default:
+                        return EXIT_USAGE;
+                }
+        if (!m.source_dir || optind != argc) {
+                fprintf(stderr, "seccompd run: --source dir:PATH is required; see 'seccompd run --help'\n");
+                return EXIT_USAGE;
+        }
+        log_setup(format);
+        m.validate.arch = arch_from_token(seccomp_arch_native());
+
+        r = sync_root_open(m.root_path, false, &m.root);
+        if (r == -EWOULDBLOCK) {
+                log_warning("another seccompd holds the lock on %s; waiting for it to exit", m.root_path);
+                r = sync_root_open(m.root_path, true, &m.root);
+        }
+        if (r < 0) {
+                log_profile(LOG_ERR, NULL, m.root_path, "cannot use the seccomp directory: %s",
+                            strerror(-r));
+                return r == -EBADMSG ? EXIT_USAGE : EXIT_SYNC_INCOMPLETE;
+        }
+        r = verdict_cache_new(4096, &m.cache);
+        if (r < 0)
+                goto finish;
+
+        if (m.once) {
+                r = full_sync(&m);
+                r = r < 0 ? EXIT_SYNC_INCOMPLETE : m.last_status;
+                goto finish;
+        }
+
+        r = sd_event_default(&m.event);
+        if (r >= 0)
+                r = sd_event_set_watchdog(m.event, true);
+        if (r >= 0) {
+                sigset_t mask;
+                sigemptyset(&mask);
+                sigaddset(&mask, SIGTERM);
+                sigaddset(&mask, SIGINT);
+                sigaddset(&mask, SIGHUP);
+                r = sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ? -errno : 0;
+        }
+        if (r >= 0)
+                r = sd_event_add_signal(m.event, NULL, SIGTERM, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(m.event, NULL, SIGINT, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(m.event, NULL, SIGHUP, on_sighup, &m);
+        if (r >= 0)
+                r = sd_event_add_inotify(m.event, NULL, m.source_dir, SOURCE_MASK | IN_ONLYDIR, on_inotify,
+                                         &m);
+        if (r < 0) {
+                log_profile(LOG_ERR, NULL, m.source_dir, "cannot set up the event loop: %s", strerror(-r));
+                r = EXIT_USAGE;
+                goto finish;
+        }
+        r = schedule_sync(&m);
+        if (r >= 0)
+                r = sd_event_loop(m.event);
+        (void) sd_notify(false, "STOPPING=1");
+        r = r < 0 ? EXIT_SYNC_INCOMPLETE : EXIT_OK;
+finish:
+        m.resync = sd_event_source_disable_unref(m.resync);
+        m.grace_timer = sd_event_source_disable_unref(m.grace_timer);
+        for (size_t i = 0; i < m.n_watched; i++)
+                free(m.watched[i]);
+        free(m.watched);
+        sd_event_unref(m.event);
+        verdict_cache_free(m.cache);
+        sync_root_free(m.root);
+        return r;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* Profiles as a source holds them, before validation: from a directory of plain profile files and
+ * Kubernetes manifests (ConfigMaps and Secrets labeled seccompd.io/profile: "true"), and later from
+ * the API server. The same rules everywhere: each key of data/binaryData (Secrets: base64 data, and
+ * stringData) is one profile and must end in ".json"; the annotation seccompd.io/directory puts the
+ * files under that directory; seccompd.io/adopt: "true" lets the source take over foreign files. */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define LABEL_PROFILE        "seccompd.io/profile"
+#define ANNOTATION_DIRECTORY "seccompd.io/directory"
+#define ANNOTATION_ADOPT     "seccompd.io/adopt"
+
+/* Manifests are read whole; a ConfigMap's data is limited to 1 MiB, so a file of many is bounded too. */
+#define MANIFEST_MAX_SIZE (8 * 1024 * 1024)
+
+typedef struct SourceProfile {
+        char *path; /* relative target, validated */
+        char *bytes;
+        size_t len;
+        char *origin; /* "cm.yaml: default/audit data[audit.json]" */
+        bool adopt;
+} SourceProfile;
+
+typedef struct SourceSet {
+        SourceProfile *items;
+        size_t n;
+        char **errors; /* objects or keys that could not be read: named, for the log */
+        size_t n_errors;
+        bool complete; /* false when something could not be read: nothing may be deleted */
+} SourceSet;
+
+void source_set_clear(SourceSet *s);
+
+/* Reads the profiles of one manifest file (multi-document YAML). Problems with single keys or objects
+ * are recorded in s->errors; a file that cannot be parsed makes the set incomplete. */
+int source_read_manifest(const char *display_name, const char *buf, size_t len, SourceSet *s);
+
+/* Reads a directory: its top-level regular files and symlinks to files inside it (a mounted
+ * ConfigMap volume is made of ..data symlinks); names starting with '.' are ignored. NAME.json is a
+ * plain profile for <root>/NAME.json; *.yaml and *.yml are manifests. */
+int source_read_dir(const char *dir, SourceSet *ret);
