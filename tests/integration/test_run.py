@@ -1,0 +1,317 @@
+#!/usr/bin/env python3
+"""seccompd run, through the real binary: --once and its exit codes, the daemon reacting to source
+changes and drift (synchronised on its sd_notify messages, never on sleeps), a full filesystem, and
+kill -9 at random moments during large syncs."""
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+SECCOMPD = os.environ["SECCOMPD"]
+ROOT = os.environ["SOURCE_ROOT"]
+
+
+def profile(i, version=0):
+    """A small valid profile, distinct per (i, version)."""
+    return json.dumps({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1 + (i * 7 + version) % 200}]}) + "\n"
+
+
+def once(source, root, *extra):
+    return subprocess.run([SECCOMPD, "run", "--source", f"dir:{source}", "--root", root, "--once", *extra],
+                          capture_output=True, text=True, timeout=300)
+
+
+def read(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def write(path, text):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+class Once(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.src = os.path.join(self.tmp, "src")
+        self.root = os.path.join(self.tmp, "root")
+        os.mkdir(self.src)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def test_embedded_default(self):
+        p = once(os.path.join(ROOT, "examples", "source"), self.root)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        for name in ("audit", "violation", "fine-grained"):
+            with self.subTest(profile=name):
+                self.assertEqual(json.loads(read(f"{self.root}/profiles/{name}.json")),
+                                 json.loads(read(f"{ROOT}/examples/profiles/{name}.json")))
+                self.assertEqual(os.stat(f"{self.root}/profiles/{name}.json").st_mode & 0o7777, 0o644)
+        self.assertIn("installed path=profiles/violation.json", p.stderr)
+        self.assertIn("[container-cannot-start]", p.stderr)  # the warning reaches the log
+
+    def test_rejected_and_conflicting_exit_1_valid_ones_installed(self):
+        write(f"{self.src}/good.json", profile(1))
+        write(f"{self.src}/bad.json", '{"defaultAction": "SCMP_ACT_NOPE"}')
+        write(f"{self.src}/taken.json", profile(2))
+        os.makedirs(self.root)
+        write(f"{self.root}/taken.json", "FOREIGN")
+        p = once(self.src, self.root)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual(read(f"{self.root}/good.json"), profile(1))
+        self.assertFalse(os.path.exists(f"{self.root}/bad.json"))
+        self.assertEqual(read(f"{self.root}/taken.json"), "FOREIGN")
+        self.assertRegex(p.stderr, r"profile rejected: defaultAction: unknown action .* path=bad\.json source=.*bad\.json")
+        self.assertRegex(p.stderr, r"conflict: .* path=taken\.json")
+
+    def test_invalid_update_keeps_last_good_across_runs(self):
+        write(f"{self.src}/p.json", profile(1))
+        self.assertEqual(once(self.src, self.root).returncode, 0)
+        write(f"{self.src}/p.json", '{"defaultAction": ')
+        p = once(self.src, self.root)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("the last good profile stays", p.stderr)
+        self.assertEqual(read(f"{self.root}/p.json"), profile(1))
+
+    def test_unreadable_source_removes_nothing(self):
+        write(f"{self.src}/p.json", profile(1))
+        self.assertEqual(once(self.src, self.root).returncode, 0)
+        p = once(os.path.join(self.tmp, "missing"), self.root)
+        self.assertEqual(p.returncode, 3)
+        self.assertEqual(read(f"{self.root}/p.json"), profile(1))
+
+    def test_deletion_and_json_logs(self):
+        write(f"{self.src}/p.json", profile(1))
+        self.assertEqual(once(self.src, self.root).returncode, 0)
+        os.unlink(f"{self.src}/p.json")
+        p = once(self.src, self.root, "--log-format", "json")
+        self.assertEqual(p.returncode, 0)
+        self.assertFalse(os.path.exists(f"{self.root}/p.json"))
+        lines = [json.loads(l) for l in p.stderr.splitlines()]
+        self.assertIn({"level": "info", "msg": "removed", "path": "p.json"},
+                      [{k: v for k, v in l.items() if k != "time"} for l in lines])
+
+    def test_names_refused(self):
+        write(f"{self.src}/cm.yaml", """apiVersion: v1
+kind: ConfigMap
+metadata: {name: x, labels: {seccompd.io/profile: "true"}, annotations: {seccompd.io/directory: ../escape}}
+data: {a.json: '{"defaultAction":"SCMP_ACT_LOG"}'}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: y, labels: {seccompd.io/profile: "true"}}
+data: {"..a.json": 'x', "b.txt": 'x'}
+""")
+        p = once(self.src, self.root)
+        self.assertEqual([n for n in os.listdir(self.root) if not n.startswith("..seccompd")], [])
+        self.assertIn('annotation seccompd.io/directory "../escape"', p.stderr)
+        self.assertIn("data[..a.json]", p.stderr)
+        self.assertIn("data[b.txt]", p.stderr)
+
+    def test_usage_errors_exit_2(self):
+        self.assertEqual(subprocess.run([SECCOMPD, "run", "--once"], capture_output=True).returncode, 2)
+        self.assertEqual(subprocess.run([SECCOMPD, "run", "--source", "kube", "--once"], capture_output=True).returncode, 2)
+        self.assertEqual(subprocess.run([SECCOMPD, "run", "--source", f"dir:{self.src}", "--delete-grace", "soon"],
+                                        capture_output=True).returncode, 2)
+
+
+class FullFilesystem(unittest.TestCase):
+    def test_full_disk_is_a_clear_error_and_loses_nothing(self):
+        self.assertEqual(os.geteuid(), 0, "this test mounts a small tmpfs: run the suite as root, as CI does")
+        tmp = tempfile.mkdtemp()
+        src, root = f"{tmp}/src", f"{tmp}/root"
+        os.mkdir(src)
+        os.mkdir(root)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", root], check=True)
+        try:
+            write(f"{src}/p.json", profile(1))
+            self.assertEqual(once(src, root).returncode, 0)
+            with open(f"{root}/filler", "wb") as f:  # a foreign file that fills the disk
+                try:
+                    f.write(b"x" * (1 << 20))
+                except OSError:
+                    pass
+            write(f"{src}/p.json", profile(1) + " " * 20000)
+            write(f"{src}/q.json", profile(2) + " " * 20000)
+            p = once(src, root)
+            self.assertEqual(p.returncode, 3, p.stderr)
+            self.assertIn("No space left on device", p.stderr)
+            self.assertEqual(read(f"{root}/p.json"), profile(1))
+            self.assertFalse([n for n in os.listdir(root) if n.startswith("..seccompd-tmp")])
+        finally:
+            subprocess.run(["umount", root], check=True)
+            shutil.rmtree(tmp)
+
+
+class Daemon(unittest.TestCase):
+    """The daemon is driven through its sd_notify messages: READY=1, and a STATUS per sync."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.src, self.root = f"{self.tmp}/src", f"{self.tmp}/root"
+        os.mkdir(self.src)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(f"{self.tmp}/notify")
+        self.proc = None
+
+    def tearDown(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.assertEqual(self.proc.wait(timeout=30), 0)
+        self.sock.close()
+        shutil.rmtree(self.tmp)
+
+    def start(self, *extra):
+        env = dict(os.environ, NOTIFY_SOCKET=f"{self.tmp}/notify")
+        self.proc = subprocess.Popen([SECCOMPD, "run", "--source", f"dir:{self.src}", "--root", self.root, *extra],
+                                     env=env, stderr=subprocess.DEVNULL)
+        self.wait_for(lambda m: "READY=1" in m)
+
+    def wait_for(self, pred, timeout=30):
+        """Messages until pred holds; a deadline, not a sleep."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            self.assertGreater(left, 0, "the daemon did not report in time")
+            self.sock.settimeout(left)
+            msg = self.sock.recv(4096).decode()
+            if pred(msg):
+                return msg
+
+    def until(self, check, timeout=30):
+        """Waits for syncs until check() holds (each STATUS is one finished sync)."""
+        deadline = time.monotonic() + timeout
+        while not check():
+            self.wait_for(lambda m: m.startswith("STATUS=sync"), timeout=max(deadline - time.monotonic(), 0.001))
+
+    def test_changes_are_applied_as_they_happen(self):
+        write(f"{self.src}/a.json", profile(1))
+        self.start()
+        self.assertEqual(read(f"{self.root}/a.json"), profile(1))
+
+        write(f"{self.src}/a.json", profile(1, 1))             # update
+        self.until(lambda: read(f"{self.root}/a.json") == profile(1, 1))
+        write(f"{self.src}/b.json", profile(2))                # add
+        self.until(lambda: os.path.exists(f"{self.root}/b.json"))
+        write(f"{self.src}/a.json", "{")                       # invalid: last good stays
+        self.until(lambda: True)
+        self.assertEqual(read(f"{self.root}/a.json"), profile(1, 1))
+        os.unlink(f"{self.src}/b.json")                        # delete
+        self.until(lambda: not os.path.exists(f"{self.root}/b.json"))
+
+    def test_drift_is_repaired(self):
+        write(f"{self.src}/a.json", profile(1))
+        self.start()
+        os.unlink(f"{self.root}/a.json")
+        self.until(lambda: os.path.exists(f"{self.root}/a.json") and read(f"{self.root}/a.json") == profile(1))
+        write(f"{self.root}/a.json", "tampered")
+        self.until(lambda: read(f"{self.root}/a.json") == profile(1))
+
+    def test_sighup_and_grace(self):
+        write(f"{self.src}/a.json", profile(1))
+        self.start("--delete-grace", "1s")
+        os.unlink(f"{self.src}/a.json")
+        self.wait_for(lambda m: "1 pending deletion" in m)
+        self.assertTrue(os.path.exists(f"{self.root}/a.json"))
+        self.until(lambda: not os.path.exists(f"{self.root}/a.json"))  # the grace timer fires a sync
+        self.proc.send_signal(signal.SIGHUP)
+        self.wait_for(lambda m: m.startswith("STATUS=sync"))
+
+    def test_second_instance_waits_for_the_lock(self):
+        self.start()
+        p = subprocess.Popen([SECCOMPD, "run", "--source", f"dir:{self.src}", "--root", self.root, "--once"],
+                             stderr=subprocess.PIPE, text=True)
+        line = p.stderr.readline()
+        self.assertIn("another seccompd holds the lock", line)
+        self.assertIsNone(p.poll())
+        self.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(self.proc.wait(timeout=30), 0)
+        self.assertEqual(p.wait(timeout=30), 0)
+
+
+class CrashSafety(unittest.TestCase):
+    KILLS = 200
+    PROFILES = 300
+
+    def test_kill_9_at_random_moments(self):
+        rnd = random.Random(int(os.environ.get("SECCOMPD_TEST_SEED", "1")))
+        tmp = tempfile.mkdtemp()
+        src, root = f"{tmp}/src", f"{tmp}/root"
+        os.mkdir(src)
+        os.makedirs(f"{root}/p")
+        write(f"{root}/p/foreign.json", "FOREIGN")               # never touched
+        versions = {}                                            # target -> every complete version written
+        current = {}
+        killed = 0
+        try:
+            for i in range(self.PROFILES):
+                current[i] = 0
+                write(f"{src}/p{i}.json", profile(i, 0))
+            self.assertEqual(once(src, root).returncode, 0)
+            # One complete round of changes, to learn how long a round takes here: kills land inside it.
+            for i in range(40):
+                write(f"{src}/p{i}.json", profile(i, 1000))
+            started = time.monotonic()
+            self.assertEqual(once(src, root).returncode, 0)
+            window = time.monotonic() - started
+            for i in range(40):
+                write(f"{src}/p{i}.json", profile(i, 0))
+                versions[f"p{i}.json"] = {hashlib.sha256(profile(i, 1000).encode()).hexdigest()}
+            rounds = 0
+            while killed < self.KILLS:
+                rounds += 1
+                self.assertLess(rounds, 10 * self.KILLS, "runs finish before any kill lands")
+                kill = rounds
+                for i in rnd.sample(range(self.PROFILES), 40):   # a new version for some, others removed/added
+                    current[i] += 1
+                    if current[i] % 5 == 4:
+                        if os.path.exists(f"{src}/p{i}.json"):
+                            os.unlink(f"{src}/p{i}.json")
+                    else:
+                        write(f"{src}/p{i}.json", profile(i, current[i]))
+                for i in range(self.PROFILES):
+                    versions.setdefault(f"p{i}.json", set()).update(
+                        hashlib.sha256(profile(i, v).encode()).hexdigest() for v in range(current[i] + 1))
+                proc = subprocess.Popen([SECCOMPD, "run", "--source", f"dir:{src}", "--root", root, "--once"],
+                                        stderr=subprocess.DEVNULL)
+                try:
+                    proc.wait(timeout=rnd.uniform(0.0, window))
+                except subprocess.TimeoutExpired:
+                    proc.send_signal(signal.SIGKILL)
+                    proc.wait()
+                killed += proc.returncode == -signal.SIGKILL
+                for name in os.listdir(root):
+                    if name.startswith("..seccompd"):
+                        continue                                 # state, lock and temporaries: no profile name
+                    if name == "p":
+                        continue
+                    digest = hashlib.sha256(open(f"{root}/{name}", "rb").read()).hexdigest()
+                    self.assertIn(digest, versions[name], f"kill {kill}: {name} is not a complete version")
+                self.assertEqual(read(f"{root}/p/foreign.json"), "FOREIGN")
+            p = once(src, root)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            for i in range(self.PROFILES):
+                target = f"{root}/p{i}.json"
+                if os.path.exists(f"{src}/p{i}.json"):
+                    self.assertEqual(read(target), read(f"{src}/p{i}.json"))
+                else:
+                    self.assertFalse(os.path.exists(target))
+            self.assertEqual(read(f"{root}/p/foreign.json"), "FOREIGN")
+        finally:
+            shutil.rmtree(tmp)
+
+
+if __name__ == "__main__":
+    result = unittest.main(exit=False, verbosity=2).result
+    sys.exit(0 if result.wasSuccessful() and result.testsRun > 0 else 1)
