@@ -4,6 +4,8 @@
  * Every change schedules one full sync, which reads the source completely, validates each profile
  * (verdicts cached by content), and lets the sync engine converge the directory. */
 #include <getopt.h>
+#include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -40,9 +42,21 @@ typedef struct Manager {
         unsigned syncs;
         int last_status; /* the --once exit code of the last sync */
         sd_event_source *resync, *grace_timer;
-        char **watched; /* managed directories with an inotify source */
+        struct WatchedDir **watched; /* managed directories with an inotify source */
         size_t n_watched;
+        struct Expected *expected; /* what our last sync renamed or removed: those inotify events are ours */
+        size_t n_expected;
 } Manager;
+
+typedef struct Expected {
+        char *path;
+        uint32_t mask; /* IN_MOVED_TO for a rename over the target, IN_DELETE for a removal */
+} Expected;
+
+typedef struct WatchedDir {
+        Manager *manager;
+        char *dir; /* relative to the root, "" for the root */
+} WatchedDir;
 
 static uint64_t now_realtime(void)
 {
@@ -86,6 +100,16 @@ static void log_verdict(const SourceProfile *p, const Verdict *v)
 
 static int watch_managed_dirs(Manager *m);
 static int schedule_sync(Manager *m);
+
+static bool dir_watched(const Manager *m, const char *path)
+{
+        const char *slash = strrchr(path, '/');
+        size_t n = slash ? (size_t) (slash - path) : 0;
+        for (size_t i = 0; i < m->n_watched; i++)
+                if (strlen(m->watched[i]->dir) == n && strncmp(m->watched[i]->dir, path, n) == 0)
+                        return true;
+        return false;
+}
 
 static int on_grace_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
@@ -140,9 +164,26 @@ static int full_sync(Manager *m)
                 m->last_status = EXIT_SYNC_INCOMPLETE;
                 goto finish;
         }
+        for (size_t i = 0; i < m->n_expected; i++)
+                free(m->expected[i].path);
+        m->n_expected = 0;
+        Expected *expected = realloc(m->expected, MAX(res.n_events, (size_t) 1) * sizeof(Expected));
+        if (expected)
+                m->expected = expected;
         for (size_t i = 0; i < res.n_events; i++) {
                 const SyncEvent *e = res.events + i;
                 size_t k;
+                uint32_t mask = e->action == SYNC_REMOVED ? IN_DELETE
+                                : e->action == SYNC_INSTALLED || e->action == SYNC_UPDATED ||
+                                                e->action == SYNC_REPAIRED || e->action == SYNC_ADOPTED
+                                        ? IN_MOVED_TO
+                                        : 0;
+                /* Only where a watch already existed when we wrote: elsewhere no echo will come. */
+                if (mask && expected && dir_watched(m, e->path) &&
+                    (m->expected[m->n_expected].path = strdup(e->path))) {
+                        m->expected[m->n_expected].mask = mask;
+                        m->n_expected++;
+                }
                 for (k = 0; k < src.n && strcmp(src.items[k].path, e->path) != 0; k++)
                         ;
                 switch (e->action) {
@@ -223,11 +264,31 @@ static int schedule_sync(Manager *m)
         return sd_event_add_defer(m->event, &m->resync, on_resync, m);
 }
 
-static int on_inotify(sd_event_source *s, const struct inotify_event *ev, void *userdata)
+static int on_source_inotify(sd_event_source *s, const struct inotify_event *ev, void *userdata)
 {
-        if (ev->len > 0 && strncmp(ev->name, STATE_PREFIX, strlen(STATE_PREFIX)) == 0)
-                return 0; /* our own state and temporary files */
         return schedule_sync(userdata);
+}
+
+/* A change in a managed directory: someone else's (drift, repaired by a sync), or the echo of our own
+ * rename or unlink, which needs no sync. */
+static int on_managed_inotify(sd_event_source *s, const struct inotify_event *ev, void *userdata)
+{
+        WatchedDir *w = userdata;
+        Manager *m = w->manager;
+        char path[PATH_MAX];
+
+        if (ev->len == 0)
+                return schedule_sync(m);
+        if (strncmp(ev->name, STATE_PREFIX, strlen(STATE_PREFIX)) == 0)
+                return 0; /* our own state and temporary files */
+        (void) snprintf(path, sizeof(path), "%s%s%s", w->dir, *w->dir ? "/" : "", ev->name);
+        for (size_t i = 0; i < m->n_expected; i++)
+                if ((ev->mask & m->expected[i].mask) && strcmp(m->expected[i].path, path) == 0) {
+                        free(m->expected[i].path);
+                        m->expected[i] = m->expected[--m->n_expected];
+                        return 0;
+                }
+        return schedule_sync(m);
 }
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -248,17 +309,22 @@ static int watch_managed_dirs(Manager *m)
         for (size_t i = 0; i < n; i++) {
                 bool seen = false;
                 for (size_t k = 0; k < m->n_watched && !seen; k++)
-                        seen = strcmp(m->watched[k], dirs[i]) == 0;
-                char **w = seen ? NULL : realloc(m->watched, (m->n_watched + 1) * sizeof(char *));
+                        seen = strcmp(m->watched[k]->dir, dirs[i]) == 0;
+                WatchedDir **list =
+                        seen ? NULL : realloc(m->watched, (m->n_watched + 1) * sizeof(WatchedDir *));
+                WatchedDir *w = list ? malloc(sizeof(WatchedDir)) : NULL;
                 _cleanup_free_ char *full = NULL;
-                if (seen || !w || asprintf(&full, "%s/%s", m->root_path, dirs[i]) < 0) {
+                if (list)
+                        m->watched = list;
+                if (!w || asprintf(&full, "%s/%s", m->root_path, dirs[i]) < 0) {
+                        free(w);
                         free(dirs[i]);
                         continue;
                 }
-                m->watched = w;
-                m->watched[m->n_watched++] = dirs[i];
+                *w = (WatchedDir){.manager = m, .dir = dirs[i]};
+                m->watched[m->n_watched++] = w;
                 r = sd_event_add_inotify(m->event, NULL, full, DRIFT_MASK | IN_ONLYDIR | IN_DONT_FOLLOW,
-                                         on_inotify, m);
+                                         on_managed_inotify, w);
                 if (r < 0)
                         log_profile(LOG_WARNING, NULL, full, "cannot watch for changes: %s", strerror(-r));
         }
@@ -348,6 +414,11 @@ int verb_run(int argc, char *argv[])
                 return EXIT_USAGE;
         }
         log_setup(format);
+        /* A sync reads and parses every profile, then lets go: with glibc's defaults those transient
+         * buffers keep the heap at its high-water mark. Large ones are mapped and unmapped instead, and
+         * free memory is returned early, so steady memory is what the daemon really holds. */
+        (void) mallopt(M_MMAP_THRESHOLD, 16 * 1024);
+        (void) mallopt(M_TRIM_THRESHOLD, 64 * 1024);
         m.validate.arch = arch_from_token(seccomp_arch_native());
 
         r = sync_root_open(m.root_path, false, &m.root);
@@ -388,13 +459,14 @@ int verb_run(int argc, char *argv[])
         if (r >= 0)
                 r = sd_event_add_signal(m.event, NULL, SIGHUP, on_sighup, &m);
         if (r >= 0)
-                r = sd_event_add_inotify(m.event, NULL, m.source_dir, SOURCE_MASK | IN_ONLYDIR, on_inotify,
-                                         &m);
+                r = sd_event_add_inotify(m.event, NULL, m.source_dir, SOURCE_MASK | IN_ONLYDIR,
+                                         on_source_inotify, &m);
         if (r < 0) {
                 log_profile(LOG_ERR, NULL, m.source_dir, "cannot set up the event loop: %s", strerror(-r));
                 r = EXIT_USAGE;
                 goto finish;
         }
+        (void) watch_managed_dirs(&m); /* before the first sync, so its own echoes are recognised */
         r = schedule_sync(&m);
         if (r >= 0)
                 r = sd_event_loop(m.event);
@@ -403,9 +475,14 @@ int verb_run(int argc, char *argv[])
 finish:
         m.resync = sd_event_source_disable_unref(m.resync);
         m.grace_timer = sd_event_source_disable_unref(m.grace_timer);
-        for (size_t i = 0; i < m.n_watched; i++)
+        for (size_t i = 0; i < m.n_watched; i++) {
+                free(m.watched[i]->dir);
                 free(m.watched[i]);
+        }
         free(m.watched);
+        for (size_t i = 0; i < m.n_expected; i++)
+                free(m.expected[i].path);
+        free(m.expected);
         sd_event_unref(m.event);
         verdict_cache_free(m.cache);
         sync_root_free(m.root);

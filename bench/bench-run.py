@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""seccompd run, measured: cold start with 500 distinct profiles from the corpus (start -> READY=1 with
+everything on disk), a restart with nothing changed, single-profile update latency (source file
+renamed into place -> target renamed, seen with inotify), and memory after the sync (VmRSS, RssAnon,
+PSS). Medians of several runs. Usage: bench-run.py SECCOMPD [CORPUS_DIR]"""
+import ctypes
+import json
+import os
+import shutil
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+SECCOMPD = sys.argv[1]
+CORPUS = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(__file__), "..", "..", "shared", "profiles")
+N = 500
+RUNS = int(os.environ.get("RUNS", "5"))
+UPDATES = int(os.environ.get("UPDATES", "300"))
+
+libc = ctypes.CDLL("libc.so.6", use_errno=True)
+IN_MOVED_TO = 0x80
+
+
+def corpus_profiles():
+    """The corpus profiles containerd accepts, as bytes."""
+    out = []
+    for name in sorted(os.listdir(CORPUS)):
+        path = os.path.join(CORPUS, name)
+        if name.endswith(".json") and subprocess.run([SECCOMPD, "validate", path], capture_output=True).returncode == 0:
+            out.append(open(path, "rb").read().rstrip())
+    return out
+
+
+def make_source(d, profiles):
+    # Distinct bytes for each of the 500 (trailing white space is valid JSON): each is judged afresh.
+    for i in range(N):
+        with open(f"{d}/p{i:03}.json", "wb") as f:
+            f.write(profiles[i % len(profiles)] + b"\n" + b" " * (i // len(profiles)))
+
+
+class Daemon:
+    def __init__(self, src, root):
+        self.tmp = tempfile.mkdtemp()
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(f"{self.tmp}/notify")
+        self.sock.settimeout(120)
+        env = dict(os.environ, NOTIFY_SOCKET=f"{self.tmp}/notify")
+        self.t0 = time.monotonic()
+        self.proc = subprocess.Popen([SECCOMPD, "run", "--source", f"dir:{src}", "--root", root], env=env,
+                                     stderr=subprocess.DEVNULL)
+        while b"READY=1" not in self.sock.recv(4096):
+            pass
+        self.ready = time.monotonic() - self.t0
+
+    def memory(self):
+        """Steady state: after the loop has gone quiet (no sync reported for a second)."""
+        self.sock.settimeout(1.0)
+        try:
+            while self.sock.recv(4096):
+                pass
+        except socket.timeout:
+            pass
+        self.sock.settimeout(120)
+        status = open(f"/proc/{self.proc.pid}/status").read()
+        field = lambda k: int(next(l for l in status.splitlines() if l.startswith(k)).split()[1])
+        pss = int(next(l for l in open(f"/proc/{self.proc.pid}/smaps_rollup") if l.startswith("Pss:")).split()[1])
+        return field("VmRSS:"), field("RssAnon:"), pss
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+        self.sock.close()
+        shutil.rmtree(self.tmp)
+
+
+def drain(sock):
+    """Read what the daemon sent: like PID 1, the bench must read, or sd_notify blocks."""
+    sock.setblocking(False)
+    try:
+        while sock.recv(4096):
+            pass
+    except BlockingIOError:
+        pass
+    sock.settimeout(120)
+
+
+def update_latencies(src, root, sock):
+    fd = libc.inotify_init1(0)
+    assert libc.inotify_add_watch(fd, root.encode(), IN_MOVED_TO) >= 0
+    base = json.loads(open(f"{CORPUS}/k8s-website-fine-grained.json").read())
+    lat = []
+    for i in range(UPDATES):
+        base["syscalls"][0]["names"][0] = "accept4" if i % 2 else "accept"
+        body = json.dumps(base) + " " * (i % 7)
+        with open(f"{src}/.tmp", "w") as f:
+            f.write(body)
+        t0 = time.monotonic()
+        os.rename(f"{src}/.tmp", f"{src}/update.json")
+        while True:
+            buf = os.read(fd, 4096)
+            off, hit = 0, False
+            while off < len(buf):
+                _, mask, _, length = struct.unpack_from("iIII", buf, off)
+                name = buf[off + 16: off + 16 + length].rstrip(b"\0")
+                hit = hit or (mask & IN_MOVED_TO and name == b"update.json")
+                off += 16 + length
+            if hit:
+                break
+        lat.append((time.monotonic() - t0) * 1000)
+        drain(sock)
+    os.close(fd)
+    return lat
+
+
+def main():
+    profiles = corpus_profiles()
+    cold, restart, mem = [], [], []
+    for run in range(RUNS):
+        tmp = tempfile.mkdtemp()
+        src, root = f"{tmp}/src", f"{tmp}/root"
+        os.mkdir(src)
+        make_source(src, profiles)
+        d = Daemon(src, root)
+        cold.append(d.ready)
+        assert len([n for n in os.listdir(root) if n.endswith(".json")]) == N
+        mem.append(d.memory())
+        d.stop()
+        d = Daemon(src, root)
+        restart.append(d.ready)
+        if run == RUNS - 1:
+            lat = update_latencies(src, root, d.sock)
+        d.stop()
+        shutil.rmtree(tmp)
+    validate = []
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+        f.write(open(f"{CORPUS}/k8s-website-fine-grained.json").read())
+        f.flush()
+        for _ in range(15):
+            t0 = time.monotonic()
+            subprocess.run([SECCOMPD, "validate", f.name], capture_output=True)
+            validate.append((time.monotonic() - t0) * 1000)
+    lat.sort()
+    print(f"profiles: {N} distinct, from {len(profiles)} corpus profiles valid for containerd; {RUNS} runs")
+    print(f"cold start to READY (median):        {statistics.median(cold) * 1000:8.1f} ms   (target <= 5000)")
+    print(f"unchanged restart to READY (median): {statistics.median(restart) * 1000:8.1f} ms   (target <= 500)")
+    print(f"update latency over {UPDATES}: p50 {lat[len(lat) // 2]:.2f} ms, p99 {lat[int(len(lat) * 0.99)]:.2f} ms"
+          f"   (target p99 <= validate + 5 ms; `seccompd validate` of that profile, whole process: "
+          f"{statistics.median(validate):.2f} ms)")
+    rss, anon, pss = (statistics.median(m[i] for m in mem) for i in range(3))
+    print(f"steady memory after the sync (median): VmRSS {rss / 1024:.1f} MiB, RssAnon {anon / 1024:.2f} MiB "
+          f"(target <= 4), PSS {pss / 1024:.1f} MiB")
+
+
+main()
