@@ -50,8 +50,19 @@ typedef struct Manager {
 
 typedef struct Expected {
         char *path;
-        uint32_t mask; /* IN_MOVED_TO for a rename over the target, IN_DELETE for a removal */
+        uint32_t mask;  /* IN_MOVED_TO for a rename over the target, IN_DELETE for a removal */
+        uint64_t since; /* CLOCK_MONOTONIC usec: echoes not seen within EXPECTED_MAX_AGE are dropped */
 } Expected;
+
+/* The kernel queues an echo before the write returns; the loop reads it within this. */
+#define EXPECTED_MAX_AGE_USEC (10 * 1000000ULL)
+
+static uint64_t now_monotonic(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
 
 typedef struct WatchedDir {
         Manager *manager;
@@ -164,10 +175,15 @@ static int full_sync(Manager *m)
                 m->last_status = EXIT_SYNC_INCOMPLETE;
                 goto finish;
         }
-        for (size_t i = 0; i < m->n_expected; i++)
-                free(m->expected[i].path);
-        m->n_expected = 0;
-        Expected *expected = realloc(m->expected, MAX(res.n_events, (size_t) 1) * sizeof(Expected));
+        /* Echoes of earlier syncs may still be queued behind this one: keep them until seen. */
+        uint64_t now = now_monotonic();
+        for (size_t i = 0; i < m->n_expected;)
+                if (now - m->expected[i].since > EXPECTED_MAX_AGE_USEC) {
+                        free(m->expected[i].path);
+                        m->expected[i] = m->expected[--m->n_expected];
+                } else
+                        i++;
+        Expected *expected = realloc(m->expected, (m->n_expected + res.n_events + 1) * sizeof(Expected));
         if (expected)
                 m->expected = expected;
         for (size_t i = 0; i < res.n_events; i++) {
@@ -182,6 +198,7 @@ static int full_sync(Manager *m)
                 if (mask && expected && dir_watched(m, e->path) &&
                     (m->expected[m->n_expected].path = strdup(e->path))) {
                         m->expected[m->n_expected].mask = mask;
+                        m->expected[m->n_expected].since = now;
                         m->n_expected++;
                 }
                 for (k = 0; k < src.n && strcmp(src.items[k].path, e->path) != 0; k++)

@@ -9,11 +9,15 @@
 int read_full_fd(int fd, size_t max, char **ret, size_t *ret_len)
 {
         _cleanup_free_ char *buf = NULL;
-        size_t len = 0, allocated = 0;
+        size_t len = 0, allocated = 0, first = 16384;
+        struct stat st;
 
+        /* A regular file says how large it is: one exact allocation, and one read to see the end. */
+        if (fstat(fd, &st) >= 0 && S_ISREG(st.st_mode) && st.st_size >= 0 && (size_t) st.st_size <= max)
+                first = (size_t) st.st_size + 2;
         for (;;) {
                 if (len + 1 >= allocated) {
-                        size_t a = allocated ? allocated * 2 : 16384;
+                        size_t a = allocated ? allocated * 2 : first;
                         if (a > max + 2)
                                 a = max + 2;
                         if (a <= len + 1)

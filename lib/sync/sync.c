@@ -50,12 +50,39 @@ const char *sync_action_to_string(SyncAction a)
         return a < _SYNC_ACTION_MAX ? action_names[a] : "?";
 }
 
+/* The owned entries stay sorted by (is_dir, path): lookups are binary searches, since a sync looks up
+ * every desired path. Adding or removing an entry moves the ones after it: re-find pointers after. */
+static int owned_compare(bool a_dir, const char *a, const Owned *b)
+{
+        if (a_dir != b->is_dir)
+                return a_dir ? 1 : -1;
+        return strcmp(a, b->path);
+}
+
+static size_t owned_position(const SyncRoot *r, const char *path, bool is_dir, bool *ret_found)
+{
+        size_t lo = 0, hi = r->n_owned;
+        *ret_found = false;
+        while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                int c = owned_compare(is_dir, path, r->owned + mid);
+                if (c == 0) {
+                        *ret_found = true;
+                        return mid;
+                }
+                if (c < 0)
+                        hi = mid;
+                else
+                        lo = mid + 1;
+        }
+        return lo;
+}
+
 static Owned *owned_find(const SyncRoot *r, const char *path, bool is_dir)
 {
-        for (size_t i = 0; i < r->n_owned; i++)
-                if (r->owned[i].is_dir == is_dir && strcmp(r->owned[i].path, path) == 0)
-                        return r->owned + i;
-        return NULL;
+        bool found;
+        size_t i = owned_position(r, path, is_dir, &found);
+        return found ? r->owned + i : NULL;
 }
 
 bool sync_root_owns(const SyncRoot *r, const char *path)
@@ -95,6 +122,13 @@ int sync_root_managed_dirs(const SyncRoot *r, char ***ret, size_t *ret_n)
 
 static int owned_add(SyncRoot *r, const char *path, bool is_dir, Owned **ret)
 {
+        bool found;
+        size_t at = owned_position(r, path, is_dir, &found);
+        if (found) {
+                if (ret)
+                        *ret = r->owned + at;
+                return 0;
+        }
         if (r->n_owned == r->allocated) {
                 size_t a = r->allocated ? r->allocated * 2 : 64;
                 Owned *o = realloc(r->owned, a * sizeof(Owned));
@@ -106,18 +140,21 @@ static int owned_add(SyncRoot *r, const char *path, bool is_dir, Owned **ret)
         char *p = strdup(path);
         if (!p)
                 return -ENOMEM;
-        r->owned[r->n_owned] = (Owned){.path = p, .is_dir = is_dir};
+        memmove(r->owned + at + 1, r->owned + at, (r->n_owned - at) * sizeof(Owned));
+        r->owned[at] = (Owned){.path = p, .is_dir = is_dir};
         if (ret)
-                *ret = r->owned + r->n_owned;
+                *ret = r->owned + at;
         r->n_owned++;
         return 0;
 }
 
 static void owned_remove(SyncRoot *r, Owned *o)
 {
+        size_t at = (size_t) (o - r->owned);
         free(o->path);
         free(o->good);
-        *o = r->owned[--r->n_owned];
+        memmove(r->owned + at, r->owned + at + 1, (r->n_owned - at - 1) * sizeof(Owned));
+        r->n_owned--;
 }
 
 /* The state file: a header, then one line per owned path: "f|d <missing_since> <path>". Paths are
@@ -486,6 +523,31 @@ static void remove_empty_dirs(SyncRoot *r, const char *path)
         }
 }
 
+static const DesiredProfile *sort_set; /* qsort has no context argument; apply is not reentrant */
+
+static int compare_desired(const void *a, const void *b)
+{
+        size_t x = *(const size_t *) a, y = *(const size_t *) b;
+        int c = strcmp(sort_set[x].path, sort_set[y].path);
+        return c != 0 ? c : x < y ? -1 : x > y;
+}
+
+/* dup[i]: an earlier entry of the set claims the same path (the first one wins). */
+static int find_duplicates(const DesiredProfile *set, size_t n, bool *dup)
+{
+        _cleanup_free_ size_t *order = calloc(MAX(n, (size_t) 1), sizeof(size_t));
+        if (!order)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                order[i] = i;
+        sort_set = set;
+        qsort(order, n, sizeof(size_t), compare_desired);
+        sort_set = NULL;
+        for (size_t i = 1; i < n; i++)
+                dup[order[i]] = strcmp(set[order[i]].path, set[order[i - 1]].path) == 0;
+        return 0;
+}
+
 int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, uint64_t now_usec,
                uint64_t delete_grace_usec, SyncResult *ret)
 {
@@ -501,15 +563,12 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
          * rename and the record can never leave an own file looking foreign. */
         _cleanup_free_ bool *claim = calloc(MAX(n, (size_t) 1), sizeof(bool));
         _cleanup_free_ int *probe = calloc(MAX(n, (size_t) 1), sizeof(int));
-        if (!claim || !probe)
+        _cleanup_free_ bool *dup = calloc(MAX(n, (size_t) 1), sizeof(bool));
+        if (!claim || !probe || !dup || find_duplicates(set, n, dup) < 0)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 const DesiredProfile *d = set + i;
-                Owned *o = owned_find(r, d->path, false);
-                bool dup = false;
-                for (size_t j = 0; j < i; j++)
-                        dup = dup || strcmp(set[j].path, d->path) == 0;
-                if (dup || !d->valid || o)
+                if (dup[i] || !d->valid || owned_find(r, d->path, false))
                         continue;
                 int fd;
                 const char *leaf;
@@ -535,14 +594,11 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
                 k = state_save(r);
                 if (k < 0) {
                         /* Nothing was written: forget the claims so the next attempt starts clean. */
-                        for (size_t i = r->n_owned; i-- > 0;)
-                                if (!r->owned[i].is_dir && r->owned[i].missing_since == 0 &&
-                                    !r->owned[i].good)
-                                        for (size_t j = 0; j < n; j++)
-                                                if (claim[j] && strcmp(set[j].path, r->owned[i].path) == 0) {
-                                                        owned_remove(r, r->owned + i);
-                                                        break;
-                                                }
+                        for (size_t j = 0; j < n; j++) {
+                                Owned *o = claim[j] ? owned_find(r, set[j].path, false) : NULL;
+                                if (o)
+                                        owned_remove(r, o);
+                        }
                         return k;
                 }
                 state_dirty = false;
@@ -556,11 +612,8 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
                 size_t cur_len = 0;
                 const char *leaf;
                 int fd = -EBADF;
-                bool dup = false;
 
-                for (size_t j = 0; j < i; j++)
-                        dup = dup || strcmp(set[j].path, d->path) == 0;
-                if (dup) {
+                if (dup[i]) {
                         event_add(&res, SYNC_CONFLICT, d->path, d->origin, 0,
                                   "another source object claims it");
                         res.conflicts++;
