@@ -154,6 +154,73 @@ class FullFilesystem(unittest.TestCase):
             shutil.rmtree(tmp)
 
 
+class UnsafeRoots(unittest.TestCase):
+    def test_unwritable_root_is_a_clear_error(self):
+        self.assertEqual(os.geteuid(), 0, "this test bind-mounts the root read-only: run the suite as root")
+        tmp = tempfile.mkdtemp()
+        src, root = f"{tmp}/src", f"{tmp}/root"
+        os.mkdir(src)
+        write(f"{src}/p.json", profile(1))
+        self.assertEqual(once(src, root).returncode, 0)
+        write(f"{src}/p.json", profile(1, 1))
+        subprocess.run(["mount", "--bind", root, root], check=True)
+        try:
+            subprocess.run(["mount", "-o", "remount,bind,ro", root], check=True)
+            p = once(src, root)
+            self.assertEqual(p.returncode, 3, p.stderr)
+            self.assertIn("Read-only file system", p.stderr)
+            self.assertEqual(read(f"{root}/p.json"), profile(1))
+        finally:
+            subprocess.run(["umount", root], check=True)
+            shutil.rmtree(tmp)
+
+    def test_symlink_swapped_in_during_syncs(self):
+        """A directory on the path is swapped with a symlink to elsewhere while syncs run: nothing is
+        ever written elsewhere (every descriptor is taken with O_NOFOLLOW from the root down)."""
+        tmp = tempfile.mkdtemp()
+        src, root, elsewhere = f"{tmp}/src", f"{tmp}/root", f"{tmp}/elsewhere"
+        os.mkdir(src)
+        os.mkdir(elsewhere)
+        write(f"{src}/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, labels: "
+              "{seccompd.io/profile: \"true\"}, annotations: {seccompd.io/directory: d}}\ndata:\n" +
+              "".join(f"  p{i}.json: '{profile(i).strip()}'\n" for i in range(50)))
+        self.assertEqual(once(src, root).returncode, 0)
+        stop = False
+        swaps = [0]
+
+        def swapper():
+            # Alternate d between the real directory and a symlink to elsewhere, as an attacker would.
+            # The daemon may recreate d in between: every step is allowed to fail and is retried.
+            while not stop:
+                try:
+                    os.rename(f"{root}/d", f"{root}/d.real")
+                    os.symlink(elsewhere, f"{root}/d")
+                    swaps[0] += 1
+                except OSError:
+                    pass
+                try:
+                    if os.path.islink(f"{root}/d"):
+                        os.unlink(f"{root}/d")
+                    if os.path.isdir(f"{root}/d.real"):
+                        os.rename(f"{root}/d.real", f"{root}/d")
+                except OSError:
+                    pass
+
+        import threading
+        t = threading.Thread(target=swapper)
+        t.start()
+        try:
+            for v in range(1, 40):
+                write(f"{src}/cm.yaml", read(f"{src}/cm.yaml").replace(f'"errnoRet": ', '"errnoRet":  '))
+                once(src, root)
+        finally:
+            stop = True
+            t.join()
+        self.assertGreater(swaps[0], 100, "the symlink was hardly ever in place")
+        self.assertEqual(os.listdir(elsewhere), [])
+        shutil.rmtree(tmp)
+
+
 class Daemon(unittest.TestCase):
     """The daemon is driven through its sd_notify messages: READY=1, and a STATUS per sync."""
 
