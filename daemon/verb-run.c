@@ -201,8 +201,7 @@ static int full_sync(Manager *m)
                         m->expected[m->n_expected].since = now;
                         m->n_expected++;
                 }
-                for (k = 0; k < src.n && strcmp(src.items[k].path, e->path) != 0; k++)
-                        ;
+                k = e->index < src.n ? e->index : src.n; /* the desired set is the source set, in order */
                 switch (e->action) {
                 case SYNC_REJECTED:
                 case SYNC_KEPT_LAST_GOOD:

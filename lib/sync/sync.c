@@ -368,8 +368,8 @@ static void dirset_sync(SyncRoot *r, DirSet *s)
         *s = (DirSet){};
 }
 
-static void event_add(SyncResult *res, SyncAction a, const char *path, const char *origin, int error,
-                      const char *reason)
+static void event_add(SyncResult *res, SyncAction a, size_t index, const char *path, const char *origin,
+                      int error, const char *reason)
 {
         SyncEvent *e = realloc(res->events, (res->n_events + 1) * sizeof(SyncEvent));
         if (!e)
@@ -377,6 +377,7 @@ static void event_add(SyncResult *res, SyncAction a, const char *path, const cha
         res->events = e;
         e[res->n_events++] = (SyncEvent){
                 .action = a,
+                .index = index,
                 .path = strdup(path),
                 .origin = origin ? strdup(origin) : NULL,
                 .error = error,
@@ -614,7 +615,7 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
                 int fd = -EBADF;
 
                 if (dup[i]) {
-                        event_add(&res, SYNC_CONFLICT, d->path, d->origin, 0,
+                        event_add(&res, SYNC_CONFLICT, i, d->path, d->origin, 0,
                                   "another source object claims it");
                         res.conflicts++;
                         continue;
@@ -628,15 +629,15 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
                 }
                 if (!o) {
                         if (!d->valid) {
-                                event_add(&res, SYNC_REJECTED, d->path, d->origin, 0, NULL);
+                                event_add(&res, SYNC_REJECTED, i, d->path, d->origin, 0, NULL);
                                 res.rejected++;
                         } else if (probe[i] < 0) {
                                 /* A symlink, a directory or an I/O error at or above the target. */
-                                event_add(&res, SYNC_FAILED, d->path, d->origin, probe[i],
+                                event_add(&res, SYNC_FAILED, i, d->path, d->origin, probe[i],
                                           unsafe_reason(probe[i]));
                                 res.failed++;
                         } else {
-                                event_add(&res, SYNC_CONFLICT, d->path, d->origin, 0,
+                                event_add(&res, SYNC_CONFLICT, i, d->path, d->origin, 0,
                                           "a file seccompd did not write holds the path");
                                 res.conflicts++;
                         }
@@ -648,7 +649,7 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
                 int have = k >= 0 ? read_target(fd, leaf, &cur, &cur_len) : k;
                 if (k < 0 || (have < 0 && have != -ENOENT && have != -ELOOP)) {
                         int e = k < 0 ? k : have;
-                        event_add(&res, SYNC_FAILED, d->path, d->origin, e, unsafe_reason(e));
+                        event_add(&res, SYNC_FAILED, i, d->path, d->origin, e, unsafe_reason(e));
                         res.failed++;
                         if (fd >= 0)
                                 (void) close(fd);
@@ -664,14 +665,14 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
                         bool intact = have >= 0 && o->good && cur_len == o->good_len &&
                                       memcmp(cur, o->good, cur_len) == 0;
                         if (have >= 0 && (!o->good || intact)) {
-                                event_add(&res, SYNC_KEPT_LAST_GOOD, d->path, d->origin, 0, NULL);
+                                event_add(&res, SYNC_KEPT_LAST_GOOD, i, d->path, d->origin, 0, NULL);
                                 res.rejected++;
                                 res.installed++;
                                 (void) close(fd);
                                 continue;
                         }
                         if (!o->good) { /* nothing good to put back */
-                                event_add(&res, SYNC_REJECTED, d->path, d->origin, 0, NULL);
+                                event_add(&res, SYNC_REJECTED, i, d->path, d->origin, 0, NULL);
                                 res.rejected++;
                                 (void) close(fd);
                                 continue;
@@ -686,7 +687,7 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
                         res.installed++;
                         (void) close(fd);
                         if (claim[i])
-                                event_add(&res, SYNC_ADOPTED, d->path, d->origin, 0, NULL);
+                                event_add(&res, SYNC_ADOPTED, i, d->path, d->origin, 0, NULL);
                         continue;
                 } else if (claim[i])
                         action = have >= 0 ? SYNC_ADOPTED : SYNC_INSTALLED;
@@ -698,7 +699,7 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
                 k = replace_file(fd, leaf, want, want_len);
                 (void) close(fd);
                 if (k < 0) {
-                        event_add(&res, SYNC_FAILED, d->path, d->origin, k, NULL);
+                        event_add(&res, SYNC_FAILED, i, d->path, d->origin, k, NULL);
                         res.failed++;
                         continue;
                 }
@@ -708,7 +709,7 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
                         res.installed++;
                 } else
                         res.installed++;
-                event_add(&res, action, d->path, d->origin, 0, NULL);
+                event_add(&res, action, i, d->path, d->origin, 0, NULL);
         }
 
         /* Phase 3: what left the desired set. Never on an incomplete read. Due paths are collected
@@ -736,7 +737,7 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
                 uint64_t when = o->missing_since + delete_grace_usec;
                 if (!res.next_deadline_usec || when < res.next_deadline_usec)
                         res.next_deadline_usec = when;
-                event_add(&res, SYNC_DELETE_PENDING, o->path, NULL, 0, NULL);
+                event_add(&res, SYNC_DELETE_PENDING, SIZE_MAX, o->path, NULL, 0, NULL);
                 res.pending_deletes++;
         }
         for (size_t i = 0; i < n_due; i++) {
@@ -749,12 +750,12 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
                         (void) close(fd);
                 }
                 if (k < 0 && k != -ENOENT) {
-                        event_add(&res, SYNC_FAILED, path, NULL, k, unsafe_reason(k));
+                        event_add(&res, SYNC_FAILED, SIZE_MAX, path, NULL, k, unsafe_reason(k));
                         res.failed++;
                         continue;
                 }
                 dirset_add(&dirs, path);
-                event_add(&res, SYNC_REMOVED, path, NULL, 0, NULL);
+                event_add(&res, SYNC_REMOVED, SIZE_MAX, path, NULL, 0, NULL);
                 owned_remove(r, owned_find(r, path, false));
                 state_dirty = true;
                 remove_empty_dirs(r, path);

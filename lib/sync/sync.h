@@ -45,6 +45,7 @@ typedef struct SyncEvent {
         SyncAction action;
         char *path;
         char *origin;       /* NULL for removals */
+        size_t index;       /* into the desired set; SIZE_MAX for removals */
         int error;          /* SYNC_FAILED: negative errno */
         const char *reason; /* SYNC_FAILED: what was unsafe, or NULL */
 } SyncEvent;
