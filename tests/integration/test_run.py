@@ -119,6 +119,41 @@ data: {"..a.json": 'x', "b.txt": 'x'}
         self.assertIn("data[..a.json]", p.stderr)
         self.assertIn("data[b.txt]", p.stderr)
 
+    def test_configmap_volume_layout(self):
+        """A mounted ConfigMap volume: keys are symlinks into ..data, which points at a timestamped
+        directory swapped atomically on update. Symlinks leaving the directory are refused."""
+        os.mkdir(f"{self.src}/..2026_11_28_01")
+        write(f"{self.src}/..2026_11_28_01/audit.json", profile(1))
+        os.symlink("..2026_11_28_01", f"{self.src}/..data")
+        os.symlink("..data/audit.json", f"{self.src}/audit.json")
+        write(f"{self.tmp}/outside.json", profile(9))
+        os.symlink(f"{self.tmp}/outside.json", f"{self.src}/escape.json")
+        p = once(self.src, self.root)
+        self.assertEqual(read(f"{self.root}/audit.json"), profile(1))
+        self.assertFalse(os.path.exists(f"{self.root}/escape.json"))
+        self.assertIn("a symlink that leaves the directory", p.stderr)
+        self.assertEqual(sorted(n for n in os.listdir(self.root) if not n.startswith("..seccompd")), ["audit.json"])
+
+    def test_validate_reads_manifests_key_by_key(self):
+        write(f"{self.src}/cm.yaml", """apiVersion: v1
+kind: ConfigMap
+metadata: {name: team, namespace: apps, labels: {seccompd.io/profile: "true"}}
+data:
+  good.json: '{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["execve","exit_group"],"action":"SCMP_ACT_ALLOW"}]}'
+  bad.json: '{"defaultAction":"SCMP_ACT_NOPE"}'
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: unlabeled}
+data: {x.json: '{}'}
+""")
+        p = subprocess.run([SECCOMPD, "validate", f"{self.src}/cm.yaml"], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("cm.yaml: ConfigMap apps/team data[good.json]: valid for containerd", p.stdout)
+        self.assertRegex(p.stdout, r"cm\.yaml: ConfigMap apps/team data\[bad\.json\]:1:\d+: error: defaultAction: "
+                                   r"unknown action .*\[unknown-action\]")
+        self.assertNotIn("unlabeled", p.stdout)
+
     def test_usage_errors_exit_2(self):
         self.assertEqual(subprocess.run([SECCOMPD, "run", "--once"], capture_output=True).returncode, 2)
         self.assertEqual(subprocess.run([SECCOMPD, "run", "--source", "kube", "--once"], capture_output=True).returncode, 2)
