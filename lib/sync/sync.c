@@ -10,6 +10,7 @@
 #include "paths.h"
 #include "shared/fileio.h"
 #include "shared/macro.h"
+#include "shared/sha256.h"
 #include "sync.h"
 
 #define STATE_FILE     STATE_PREFIX "-state"
@@ -18,9 +19,17 @@
 
 typedef struct Owned {
         char *path;
-        bool is_dir;            /* a directory seccompd created, removed once empty */
-        uint64_t missing_since; /* left the desired set at this time, 0 while desired */
-        char *good;             /* the last valid bytes written there (this process), for drift */
+        bool is_dir;                      /* a directory seccompd created, removed once empty */
+        uint64_t missing_since;           /* left the desired set at this time, 0 while desired */
+        uint8_t hash[SHA256_DIGEST_SIZE]; /* of what seccompd last wrote or verified there */
+        bool has_hash;
+        struct {
+                dev_t dev;
+                ino_t ino;
+                off_t size;
+                struct timespec mtime, ctime;
+        } stamp;    /* of the file as seccompd last saw it: unchanged stamp, unchanged bytes */
+        char *good; /* while the source is invalid: the last good bytes, to undo a tampering */
         size_t good_len;
         bool seen; /* in this apply's desired set */
 } Owned;
@@ -494,15 +503,50 @@ void sync_result_clear(SyncResult *res)
         *res = (SyncResult){};
 }
 
-static void remember_good(Owned *o, const DesiredProfile *d)
+static void hash_bytes(const char *bytes, size_t len, uint8_t out[static SHA256_DIGEST_SIZE])
 {
-        char *g = malloc(MAX(d->len, (size_t) 1));
+        Sha256 h;
+        sha256_init(&h);
+        sha256_update(&h, bytes, len);
+        sha256_final(&h, out);
+}
+
+/* Records what is on disk now (after a write or a read that verified it). Without a stamp, the next
+ * sync simply reads the file again. */
+static void remember(Owned *o, int dirfd, const char *leaf, const uint8_t hash[static SHA256_DIGEST_SIZE])
+{
+        struct stat st;
+        memcpy(o->hash, hash, SHA256_DIGEST_SIZE);
+        o->has_hash = fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISREG(st.st_mode);
+        if (o->has_hash) {
+                o->stamp.dev = st.st_dev;
+                o->stamp.ino = st.st_ino;
+                o->stamp.size = st.st_size;
+                o->stamp.mtime = st.st_mtim;
+                o->stamp.ctime = st.st_ctim;
+        }
+}
+
+/* The file is what seccompd last saw: same inode, size, modification and change times. ctime cannot
+ * be set from user space, so an edit that restores the mtime is still seen. */
+static bool untouched(const Owned *o, int dirfd, const char *leaf)
+{
+        struct stat st;
+        return o->has_hash && fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISREG(st.st_mode) &&
+               st.st_dev == o->stamp.dev && st.st_ino == o->stamp.ino && st.st_size == o->stamp.size &&
+               st.st_mtim.tv_sec == o->stamp.mtime.tv_sec && st.st_mtim.tv_nsec == o->stamp.mtime.tv_nsec &&
+               st.st_ctim.tv_sec == o->stamp.ctime.tv_sec && st.st_ctim.tv_nsec == o->stamp.ctime.tv_nsec;
+}
+
+static void stash_good(Owned *o, const char *bytes, size_t len)
+{
+        char *g = malloc(MAX(len, (size_t) 1));
         if (!g)
                 return;
-        memcpy(g, d->bytes, d->len);
+        memcpy(g, bytes, len);
         free(o->good);
         o->good = g;
-        o->good_len = d->len;
+        o->good_len = len;
 }
 
 /* Removes directories seccompd created on the way to path, deepest first, when empty. */
@@ -646,25 +690,55 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
 
                 k = open_parent(r, d->path, true, &fd, &leaf, &state_dirty);
                 o = owned_find(r, d->path, false); /* open_parent may have grown the array */
-                int have = k >= 0 ? read_target(fd, leaf, &cur, &cur_len) : k;
-                if (k < 0 || (have < 0 && have != -ENOENT && have != -ELOOP)) {
-                        int e = k < 0 ? k : have;
-                        event_add(&res, SYNC_FAILED, i, d->path, d->origin, e, unsafe_reason(e));
+                if (k < 0) {
+                        event_add(&res, SYNC_FAILED, i, d->path, d->origin, k, unsafe_reason(k));
                         res.failed++;
-                        if (fd >= 0)
-                                (void) close(fd);
                         continue;
                 }
-                bool same_as_desired = have >= 0 && cur_len == d->len && memcmp(cur, d->bytes, d->len) == 0;
+                uint8_t want_hash[SHA256_DIGEST_SIZE];
+                if (d->hash)
+                        memcpy(want_hash, d->hash, sizeof(want_hash));
+                else
+                        hash_bytes(d->bytes, d->len, want_hash);
+                bool intact = untouched(o, fd, leaf);
+
+                /* The common case, without reading anything: the file is what we last wrote. */
+                if (d->valid && intact && memcmp(want_hash, o->hash, sizeof(want_hash)) == 0) {
+                        res.installed++;
+                        (void) close(fd);
+                        continue;
+                }
+                if (!d->valid && intact && o->good) {
+                        event_add(&res, SYNC_KEPT_LAST_GOOD, i, d->path, d->origin, 0, NULL);
+                        res.rejected++;
+                        res.installed++;
+                        (void) close(fd);
+                        continue;
+                }
+
+                int have = read_target(fd, leaf, &cur, &cur_len);
+                if (have < 0 && have != -ENOENT && have != -ELOOP) {
+                        event_add(&res, SYNC_FAILED, i, d->path, d->origin, have, unsafe_reason(have));
+                        res.failed++;
+                        (void) close(fd);
+                        continue;
+                }
+                uint8_t cur_hash[SHA256_DIGEST_SIZE];
+                if (have >= 0)
+                        hash_bytes(cur, cur_len, cur_hash);
                 const char *want = d->bytes;
                 size_t want_len = d->len;
+                const uint8_t *written_hash = want_hash;
                 SyncAction action;
 
                 if (!d->valid) {
-                        /* Last good wins: keep what is there; restore it if someone changed it. */
-                        bool intact = have >= 0 && o->good && cur_len == o->good_len &&
-                                      memcmp(cur, o->good, cur_len) == 0;
-                        if (have >= 0 && (!o->good || intact)) {
+                        /* Last good wins: keep what is there; restore it if someone changed it. What was
+                         * installed is good unless it differs from what seccompd wrote. */
+                        bool good_on_disk = have >= 0 && (!o->has_hash ||
+                                                          memcmp(cur_hash, o->hash, sizeof(cur_hash)) == 0);
+                        if (good_on_disk) {
+                                stash_good(o, cur, cur_len);
+                                remember(o, fd, leaf, cur_hash);
                                 event_add(&res, SYNC_KEPT_LAST_GOOD, i, d->path, d->origin, 0, NULL);
                                 res.rejected++;
                                 res.installed++;
@@ -679,36 +753,46 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
                         }
                         want = o->good;
                         want_len = o->good_len;
+                        written_hash = o->hash;
                         res.rejected++;
                         action = SYNC_REPAIRED;
-                } else if (same_as_desired) {
-                        if (!o->good)
-                                remember_good(o, d);
+                } else if (have >= 0 && memcmp(cur_hash, want_hash, sizeof(cur_hash)) == 0) {
+                        remember(o, fd, leaf,
+                                 cur_hash); /* already there: after a restart, or adopted as is */
                         res.installed++;
                         (void) close(fd);
                         if (claim[i])
                                 event_add(&res, SYNC_ADOPTED, i, d->path, d->origin, 0, NULL);
                         continue;
+                } else if (!d->bytes) {
+                        /* The caller did not load these bytes, trusting them to be on disk: they are not. */
+                        event_add(&res, SYNC_NEEDS_BYTES, i, d->path, d->origin, 0, NULL);
+                        (void) close(fd);
+                        continue;
                 } else if (claim[i])
                         action = have >= 0 ? SYNC_ADOPTED : SYNC_INSTALLED;
-                else if (o->good && d->len == o->good_len && memcmp(d->bytes, o->good, d->len) == 0)
+                else if (o->has_hash && memcmp(want_hash, o->hash, sizeof(want_hash)) == 0)
                         action = SYNC_REPAIRED; /* we wrote these bytes; the disk lost them */
                 else
                         action = have == -ENOENT ? SYNC_INSTALLED : SYNC_UPDATED;
 
                 k = replace_file(fd, leaf, want, want_len);
-                (void) close(fd);
                 if (k < 0) {
+                        (void) close(fd);
                         event_add(&res, SYNC_FAILED, i, d->path, d->origin, k, NULL);
                         res.failed++;
                         continue;
                 }
-                dirset_add(&dirs, d->path);
+                uint8_t h[SHA256_DIGEST_SIZE];
+                memcpy(h, written_hash, sizeof(h));
+                remember(o, fd, leaf, h);
+                (void) close(fd);
                 if (d->valid) {
-                        remember_good(o, d);
-                        res.installed++;
-                } else
-                        res.installed++;
+                        free(o->good); /* the source is good again: no copy needed */
+                        o->good = NULL;
+                }
+                dirset_add(&dirs, d->path);
+                res.installed++;
                 event_add(&res, action, i, d->path, d->origin, 0, NULL);
         }
 

@@ -12,19 +12,22 @@
  *     component, with O_NOFOLLOW; a symlink planted later cannot redirect a descriptor already held;
  *   - the last good profile stays: an invalid new version leaves the installed one in place;
  *   - nothing is deleted on the strength of an incomplete read, and deletions wait --delete-grace;
- *   - N installs cost one fsync per directory, not per file. */
+ *   - N installs cost one fsync per directory, not per file;
+ *   - an unchanged profile costs one stat: each own file's hash and stamp (inode, size, mtime, ctime)
+ *     are remembered, and a file whose stamp is unchanged holds what seccompd last wrote. */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct DesiredProfile {
-        const char *path; /* relative target, validated with paths.h */
-        const char *bytes;
+        const char *path;  /* relative target, validated with paths.h */
+        const char *bytes; /* NULL: not loaded, the caller trusts them to be on disk already */
         size_t len;
-        const char *origin; /* the source object and key, for messages */
-        bool valid;         /* the validator's verdict */
-        bool adopt;         /* the source may take over a foreign file at this path */
+        const uint8_t *hash; /* SHA-256 of the bytes, or NULL to have it computed from them */
+        const char *origin;  /* the source object and key, for messages */
+        bool valid;          /* the validator's verdict */
+        bool adopt;          /* the source may take over a foreign file at this path */
 } DesiredProfile;
 
 typedef enum SyncAction {
@@ -38,6 +41,7 @@ typedef enum SyncAction {
         SYNC_REMOVED,
         SYNC_DELETE_PENDING, /* left the desired set; removed once the grace period ends */
         SYNC_FAILED,         /* an I/O error or an unsafe path; see error */
+        SYNC_NEEDS_BYTES,    /* bytes were not given and the file must be written: give them next time */
         _SYNC_ACTION_MAX,
 } SyncAction;
 

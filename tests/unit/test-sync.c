@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "paths.h"
+#include "shared/sha256.h"
 #include "shared/fileio.h"
 #include "sync.h"
 
@@ -287,6 +288,53 @@ static void test_restart_keeps_ownership_and_lock(void **state)
         sync_result_clear(&res);
 }
 
+static void test_unchanged_costs_no_read_and_missing_bytes_are_asked_for(void **state)
+{
+        Fixture *f = *state;
+        SyncResult res;
+        DesiredProfile d = P("h.json", "HASHED", true);
+        uint8_t hash[SHA256_DIGEST_SIZE];
+        Sha256 h;
+
+        apply(f, &d, 1, true, 1, 0, &res);
+        sync_result_clear(&res);
+        sha256_init(&h);
+        sha256_update(&h, "HASHED", 6);
+        sha256_final(&h, hash);
+
+        /* Bytes not loaded: the file is what seccompd wrote, nothing to do. */
+        DesiredProfile lazy = {.path = "h.json", .hash = hash, .origin = "test", .valid = true};
+        apply(f, &lazy, 1, true, 2, 0, &res);
+        assert_int_equal(res.n_events, 0);
+        assert_int_equal(res.installed, 1);
+        sync_result_clear(&res);
+
+        /* Someone removed it: the engine asks for the bytes instead of guessing. */
+        assert_int_equal(unlink(at(f, "h.json")), 0);
+        apply(f, &lazy, 1, true, 3, 0, &res);
+        assert_int_equal(only_event(&res), SYNC_NEEDS_BYTES);
+        assert_int_equal(res.events[0].index, 0);
+        sync_result_clear(&res);
+        apply(f, &d, 1, true, 4, 0, &res);
+        assert_int_equal(only_event(&res), SYNC_REPAIRED);
+        sync_result_clear(&res);
+        assert_content(at(f, "h.json"), "HASHED");
+
+        /* An edit that keeps the size and puts the mtime back is still seen: ctime moves. */
+        struct stat before;
+        assert_int_equal(stat(at(f, "h.json"), &before), 0);
+        int fd = open(at(f, "h.json"), O_WRONLY);
+        assert_true(fd >= 0);
+        assert_int_equal(pwrite(fd, "X", 1, 5), 1);
+        close(fd);
+        struct timespec times[2] = {{0, UTIME_OMIT}, before.st_mtim};
+        assert_int_equal(utimensat(AT_FDCWD, at(f, "h.json"), times, 0), 0);
+        apply(f, &d, 1, true, 5, 0, &res);
+        assert_int_equal(only_event(&res), SYNC_REPAIRED);
+        sync_result_clear(&res);
+        assert_content(at(f, "h.json"), "HASHED");
+}
+
 static void test_names(void **state)
 {
         assert_null(profile_file_name_invalid("audit.json"));
@@ -317,6 +365,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_drift_repair, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_symlinks_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restart_keeps_ownership_and_lock, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unchanged_costs_no_read_and_missing_bytes_are_asked_for,
+                                                setup, teardown),
                 cmocka_unit_test(test_names),
         };
         cmocka_set_message_output(CM_OUTPUT_TAP);
