@@ -3,12 +3,15 @@
  * source directory and on the managed directories (drift), the deletion-grace timer, the watchdog.
  * Every change schedules one full sync, which reads the source completely, validates each profile
  * (verdicts cached by content), and lets the sync engine converge the directory. */
+#include <dirent.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 #include <time.h>
@@ -16,6 +19,7 @@
 #include "cache.h"
 #include "log.h"
 #include "paths.h"
+#include "shared/sha256.h"
 #include "source.h"
 #include "sync.h"
 #include "validate.h"
@@ -42,6 +46,8 @@ typedef struct Manager {
         unsigned syncs;
         int last_status; /* the --once exit code of the last sync */
         sd_event_source *resync, *grace_timer;
+        struct SourceFile *files; /* the source as last read */
+        size_t n_files;
         struct WatchedDir **watched; /* managed directories with an inotify source */
         size_t n_watched;
         struct Expected *expected; /* what our last sync renamed or removed: those inotify events are ours */
@@ -127,48 +133,259 @@ static int on_grace_timer(sd_event_source *s, uint64_t usec, void *userdata)
         return schedule_sync(userdata);
 }
 
+typedef struct CachedProfile {
+        char *path, *origin;
+        bool adopt, valid;
+        uint8_t hash[SHA256_DIGEST_SIZE];
+} CachedProfile;
+
+/* A source file as last read: while its stamp (the file it names, symlinks followed) is unchanged,
+ * its profiles, their hashes and verdicts are reused without reading it again. No bytes are kept. */
+typedef struct SourceFile {
+        char *name;
+        dev_t dev;
+        ino_t ino;
+        off_t size;
+        struct timespec mtime, ctime;
+        CachedProfile *profiles;
+        size_t n;
+} SourceFile;
+
+static void source_file_free(SourceFile *f)
+{
+        for (size_t i = 0; i < f->n; i++) {
+                free(f->profiles[i].path);
+                free(f->profiles[i].origin);
+        }
+        free(f->profiles);
+        free(f->name);
+        *f = (SourceFile){};
+}
+
+static int compare_dirent(const struct dirent **a, const struct dirent **b)
+{
+        return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* m->files is in the order of compare_dirent: find by name with a binary search. */
+static SourceFile *source_file_find(SourceFile *files, size_t n, const char *name)
+{
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                int c = strcmp(name, files[mid].name);
+                if (c == 0)
+                        return files + mid;
+                if (c < 0)
+                        hi = mid;
+                else
+                        lo = mid + 1;
+        }
+        return NULL;
+}
+
+static bool same_stamp(const SourceFile *f, const struct stat *st)
+{
+        return f->dev == st->st_dev && f->ino == st->st_ino && f->size == st->st_size &&
+               f->mtime.tv_sec == st->st_mtim.tv_sec && f->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+               f->ctime.tv_sec == st->st_ctim.tv_sec && f->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+/* What one sync works on: the desired set, where each entry came from, and the bytes and verdicts of
+ * the files read this time. */
+typedef struct SyncInput {
+        SourceSet fresh;   /* files (re)read in this sync */
+        Verdict *verdicts; /* per fresh item */
+        DesiredProfile *set;
+        size_t *fresh_index; /* per desired item: index into fresh, or SIZE_MAX when reused */
+        size_t *file_index;  /* per desired item: index into Manager.files */
+        size_t n, allocated;
+        bool complete;
+} SyncInput;
+
+static void sync_input_clear(SyncInput *in)
+{
+        for (size_t i = 0; i < in->fresh.n && in->verdicts; i++)
+                verdict_clear(in->verdicts + i);
+        free(in->verdicts);
+        free(in->set);
+        free(in->fresh_index);
+        free(in->file_index);
+        source_set_clear(&in->fresh);
+        *in = (SyncInput){};
+}
+
+static int desired_push(SyncInput *in, DesiredProfile d, size_t fresh, size_t file)
+{
+        if (in->n == in->allocated) {
+                size_t a = in->allocated ? in->allocated * 2 : 64;
+                DesiredProfile *set = realloc(in->set, a * sizeof(DesiredProfile));
+                if (set)
+                        in->set = set;
+                size_t *fi = realloc(in->fresh_index, a * sizeof(size_t));
+                if (fi)
+                        in->fresh_index = fi;
+                size_t *fl = realloc(in->file_index, a * sizeof(size_t));
+                if (fl)
+                        in->file_index = fl;
+                if (!set || !fi || !fl)
+                        return -ENOMEM;
+                in->allocated = a;
+        }
+        in->set[in->n] = d;
+        in->fresh_index[in->n] = fresh;
+        in->file_index[in->n] = file;
+        in->n++;
+        return 0;
+}
+
+/* Reads the source: unchanged files from the cache, others from disk (validated through the verdict
+ * cache, their problems logged once, when read). Rebuilds m->files. */
+static int read_source(Manager *m, SyncInput *in)
+{
+        _cleanup_close_ int dfd = open(m->source_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct dirent **entries = NULL;
+        SourceFile *next = NULL;
+        size_t n_next = 0;
+        int n, r = 0;
+
+        *in = (SyncInput){.fresh = {.complete = true}, .complete = true};
+        if (dfd < 0 || (n = scandirat(dfd, ".", &entries, NULL, compare_dirent)) < 0) {
+                log_profile(LOG_ERR, NULL, m->source_dir,
+                            "cannot read the source directory: %m; nothing is removed");
+                in->complete = false;
+                return 0;
+        }
+        next = calloc((size_t) n + 1, sizeof(SourceFile));
+        if (!next)
+                r = -ENOMEM;
+        for (int e = 0; r >= 0 && e < n; e++) {
+                const char *name = entries[e]->d_name;
+                struct stat st;
+                if (!source_entry_wanted(name))
+                        continue;
+                bool stamped = fstatat(dfd, name, &st, 0) >= 0;
+                SourceFile *f = next + n_next;
+                size_t file = n_next;
+
+                SourceFile *old = stamped ? source_file_find(m->files, m->n_files, name) : NULL;
+                if (old && same_stamp(old, &st)) {
+                        /* Reuse without reading: the profiles move, the old entry keeps its name for
+                         * the binary search of later names and is freed with the old list. */
+                        *f = *old;
+                        f->name = strdup(name);
+                        old->profiles = NULL;
+                        old->n = 0;
+                        if (!f->name) {
+                                source_file_free(f);
+                                r = -ENOMEM;
+                                break;
+                        }
+                }
+                if (f->name) {
+                        n_next++;
+                        for (size_t k = 0; k < f->n && r >= 0; k++) {
+                                const CachedProfile *c = f->profiles + k;
+                                r = desired_push(in,
+                                                 (DesiredProfile){.path = c->path,
+                                                                  .hash = c->hash,
+                                                                  .origin = c->origin,
+                                                                  .valid = c->valid,
+                                                                  .adopt = c->adopt},
+                                                 SIZE_MAX, file);
+                        }
+                        continue;
+                }
+
+                size_t first = in->fresh.n, first_error = in->fresh.n_errors;
+                bool was_complete = in->fresh.complete;
+                r = source_read_entry(dfd, m->source_dir, name, &in->fresh);
+                for (size_t k = first_error; k < in->fresh.n_errors; k++)
+                        log_profile(LOG_ERR, NULL, in->fresh.errors[k], "source object not used");
+                if (r < 0)
+                        break;
+                Verdict *v = realloc(in->verdicts, MAX(in->fresh.n, (size_t) 1) * sizeof(Verdict));
+                if (!v) {
+                        r = -ENOMEM;
+                        break;
+                }
+                in->verdicts = v;
+                /* Not cached when it could not be read in full: read again next time. */
+                bool cache = stamped && was_complete && in->fresh.complete;
+                if (cache) {
+                        *f = (SourceFile){.name = strdup(name),
+                                          .dev = st.st_dev,
+                                          .ino = st.st_ino,
+                                          .size = st.st_size,
+                                          .mtime = st.st_mtim,
+                                          .ctime = st.st_ctim,
+                                          .profiles = calloc(MAX(in->fresh.n - first, (size_t) 1),
+                                                             sizeof(CachedProfile))};
+                        if (!f->name || !f->profiles) {
+                                source_file_free(f);
+                                r = -ENOMEM;
+                                break;
+                        }
+                        n_next++;
+                }
+                for (size_t k = first; k < in->fresh.n && r >= 0; k++) {
+                        const SourceProfile *p = in->fresh.items + k;
+                        int q = profile_validate_cached(m->cache, p->bytes, p->len, &m->validate,
+                                                        in->verdicts + k, NULL);
+                        if (q < 0) {
+                                log_profile(LOG_ERR, p->path, p->origin, "cannot validate: %s",
+                                            strerror(-q));
+                                in->verdicts[k] = (Verdict){};
+                        }
+                        DesiredProfile d = {.path = p->path,
+                                            .bytes = p->bytes,
+                                            .len = p->len,
+                                            .origin = p->origin,
+                                            .valid = q >= 0 && in->verdicts[k].valid,
+                                            .adopt = p->adopt};
+                        if (cache) {
+                                CachedProfile *c = f->profiles + f->n++;
+                                Sha256 h;
+                                sha256_init(&h);
+                                sha256_update(&h, p->bytes, p->len);
+                                sha256_final(&h, c->hash);
+                                c->path = strdup(p->path);
+                                c->origin = strdup(p->origin);
+                                c->adopt = p->adopt;
+                                c->valid = d.valid;
+                                if (!c->path || !c->origin)
+                                        r = -ENOMEM;
+                        }
+                        if (r >= 0)
+                                r = desired_push(in, d, k, cache ? file : SIZE_MAX);
+                }
+        }
+        for (int e = 0; e < n; e++)
+                free(entries[e]);
+        free(entries);
+        for (size_t k = 0; k < m->n_files; k++)
+                source_file_free(m->files + k);
+        free(m->files);
+        m->files = next;
+        m->n_files = n_next;
+        in->complete = in->fresh.complete;
+        return r;
+}
+
 static int full_sync(Manager *m)
 {
-        SourceSet src = {};
+        SyncInput in = {};
         SyncResult res = {};
-        _cleanup_free_ DesiredProfile *set = NULL;
-        Verdict *verdicts = NULL;
         int r;
 
         m->syncs++;
-        r = source_read_dir(m->source_dir, &src);
+        r = read_source(m, &in);
         if (r < 0) {
-                log_profile(LOG_ERR, NULL, m->source_dir,
-                            "cannot read the source directory: %s; nothing is removed", strerror(-r));
-                src = (SourceSet){.complete = false};
-        }
-        for (size_t i = 0; i < src.n_errors; i++)
-                log_profile(LOG_ERR, NULL, src.errors[i], "source object not used");
-
-        set = calloc(MAX(src.n, (size_t) 1), sizeof(DesiredProfile));
-        verdicts = calloc(MAX(src.n, (size_t) 1), sizeof(Verdict));
-        if (!set || !verdicts) {
-                free(verdicts);
-                source_set_clear(&src);
-                return -ENOMEM;
-        }
-        for (size_t i = 0; i < src.n; i++) {
-                const SourceProfile *p = src.items + i;
-                r = profile_validate_cached(m->cache, p->bytes, p->len, &m->validate, verdicts + i, NULL);
-                if (r < 0) {
-                        log_profile(LOG_ERR, p->path, p->origin, "cannot validate: %s", strerror(-r));
-                        verdicts[i] = (Verdict){};
-                }
-                set[i] = (DesiredProfile){.path = p->path,
-                                          .bytes = p->bytes,
-                                          .len = p->len,
-                                          .origin = p->origin,
-                                          .valid = r >= 0 && verdicts[i].valid,
-                                          .adopt = p->adopt};
+                sync_input_clear(&in);
+                return r;
         }
 
-        r = sync_apply(m->root, set, src.n, src.complete && r >= 0, now_realtime(), m->delete_grace_usec,
-                       &res);
+        r = sync_apply(m->root, in.set, in.n, in.complete, now_realtime(), m->delete_grace_usec, &res);
         if (r < 0) {
                 log_profile(LOG_ERR, NULL, m->root_path,
                             "cannot record what seccompd owns: %s; nothing installed", strerror(-r));
@@ -201,12 +418,20 @@ static int full_sync(Manager *m)
                         m->expected[m->n_expected].since = now;
                         m->n_expected++;
                 }
-                k = e->index < src.n ? e->index : src.n; /* the desired set is the source set, in order */
+                /* Verdicts exist for what was read this time; cached profiles were logged when read. */
+                k = e->index < in.n ? in.fresh_index[e->index] : SIZE_MAX;
                 switch (e->action) {
+                case SYNC_NEEDS_BYTES:
+                        /* An own file is gone or changed while its source is unchanged: read it again. */
+                        if (e->index < in.n && in.file_index[e->index] < m->n_files)
+                                m->files[in.file_index[e->index]].ino = 0;
+                        (void) schedule_sync(m);
+                        break;
                 case SYNC_REJECTED:
                 case SYNC_KEPT_LAST_GOOD:
-                        if (k < src.n)
-                                log_verdict(src.items + k, verdicts + k);
+                        if (k == SIZE_MAX)
+                                break; /* reported when this version was read */
+                        log_verdict(in.fresh.items + k, in.verdicts + k);
                         log_profile(LOG_WARNING, e->path, e->origin, "%s",
                                     e->action == SYNC_REJECTED
                                             ? "invalid profile not installed"
@@ -224,8 +449,8 @@ static int full_sync(Manager *m)
                 case SYNC_UPDATED:
                 case SYNC_ADOPTED:
                         log_profile(LOG_INFO, e->path, e->origin, "%s", sync_action_to_string(e->action));
-                        if (k < src.n)
-                                log_verdict(src.items + k, verdicts + k);
+                        if (k != SIZE_MAX)
+                                log_verdict(in.fresh.items + k, in.verdicts + k);
                         break;
                 default:
                         log_profile(LOG_INFO, e->path, e->origin, "%s", sync_action_to_string(e->action));
@@ -233,7 +458,7 @@ static int full_sync(Manager *m)
                 }
         }
 
-        m->last_status = res.failed > 0 || !src.complete         ? EXIT_SYNC_INCOMPLETE
+        m->last_status = res.failed > 0 || !in.complete          ? EXIT_SYNC_INCOMPLETE
                          : res.rejected > 0 || res.conflicts > 0 ? EXIT_INVALID
                                                                  : EXIT_OK;
         (void) sd_notifyf(false,
@@ -243,7 +468,7 @@ static int full_sync(Manager *m)
                           res.pending_deletes);
         /* Ready once every source was read in full and every valid profile is on disk; rejected and
          * conflicting profiles do not hold a node back. */
-        if (!m->ready && src.complete && res.failed == 0) {
+        if (!m->ready && in.complete && res.failed == 0) {
                 m->ready = true;
                 (void) sd_notify(false, "READY=1");
                 log_info("first full sync done: %zu profiles installed under %s", res.installed,
@@ -257,11 +482,8 @@ static int full_sync(Manager *m)
                                                  res.next_deadline_usec, 0, on_grace_timer, m);
         }
 finish:
-        for (size_t i = 0; i < src.n; i++)
-                verdict_clear(verdicts + i);
-        free(verdicts);
+        sync_input_clear(&in);
         sync_result_clear(&res);
-        source_set_clear(&src);
         return 0;
 }
 
@@ -499,6 +721,9 @@ finish:
         for (size_t i = 0; i < m.n_expected; i++)
                 free(m.expected[i].path);
         free(m.expected);
+        for (size_t i = 0; i < m.n_files; i++)
+                source_file_free(m.files + i);
+        free(m.files);
         sd_event_unref(m.event);
         verdict_cache_free(m.cache);
         sync_root_free(m.root);

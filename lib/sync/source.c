@@ -255,90 +255,59 @@ static bool has_suffix(const char *s, const char *suffix)
         return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-int source_read_dir(const char *path, SourceSet *ret)
+bool source_entry_wanted(const char *name)
 {
-        SourceSet s = {.complete = true};
-        _cleanup_close_ int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        struct dirent **entries = NULL;
-        int n, r = 0;
+        return name[0] != '.' &&
+               (has_suffix(name, ".json") || has_suffix(name, ".yaml") || has_suffix(name, ".yml"));
+}
 
-        if (dfd < 0)
-                return -errno;
-        /* Sorted, so that the set and its messages come in a stable order. */
-        n = scandirat(dfd, ".", &entries, NULL, alphasort);
-        if (n < 0)
-                return -errno;
-        for (int i = 0; i < n; i++) {
-                const char *name = entries[i]->d_name;
-                bool json = has_suffix(name, ".json"),
-                     yaml = has_suffix(name, ".yaml") || has_suffix(name, ".yml");
-                if (r < 0 || name[0] == '.' || !(json || yaml))
-                        continue;
+int source_read_entry(int dfd, const char *path, const char *name, SourceSet *s)
+{
+        bool json = has_suffix(name, ".json");
+        struct stat st;
+        char target[PATH_MAX];
 
-                /* Regular files, and symlinks that stay inside the directory (ConfigMap volumes). */
-                struct stat st;
-                char target[PATH_MAX];
-                if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                        r = source_error(&s, "%s/%s: %m", path, name);
-                        s.complete = false;
-                        continue;
-                }
-                if (S_ISLNK(st.st_mode)) {
-                        ssize_t l = readlinkat(dfd, name, target, sizeof(target) - 1);
-                        if (l < 0 || (target[0] == '/') ||
-                            (target[l] = 0, strstr(target, "../") == target) || strstr(target, "/../")) {
-                                r = source_error(&s, "%s/%s: a symlink that leaves the directory; ignored",
-                                                 path, name);
-                                continue;
-                        }
-                } else if (!S_ISREG(st.st_mode))
-                        continue;
-
-                _cleanup_free_ char *buf = NULL;
-                size_t len;
-                int k = -EBADF;
-                int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-                if (fd >= 0) {
-                        struct stat fst;
-                        k = fstat(fd, &fst) < 0 ? -errno : S_ISREG(fst.st_mode) ? 0 : -EBADFD;
-                        if (k == 0)
-                                k = read_full_fd(fd, json ? 4 * 1024 * 1024 : MANIFEST_MAX_SIZE, &buf, &len);
-                        (void) close(fd);
-                } else
-                        k = -errno;
-                if (k < 0) {
-                        r = source_error(&s, "%s/%s: cannot read: %s", path, name, strerror(-k));
-                        s.complete = false;
-                        continue;
-                }
-                if (json) {
-                        const char *why = profile_file_name_invalid(name);
-                        char *origin = NULL;
-                        if (why) {
-                                r = source_error(&s, "%s/%s: %s", path, name, why);
-                                continue;
-                        }
-                        if (asprintf(&origin, "%s/%s", path, name) < 0) {
-                                r = -ENOMEM;
-                                continue;
-                        }
-                        r = source_add(&s, NULL, name, TAKE_PTR(buf), len, origin, false);
-                } else {
-                        _cleanup_free_ char *display = NULL;
-                        if (asprintf(&display, "%s/%s", path, name) < 0) {
-                                r = -ENOMEM;
-                                continue;
-                        }
-                        r = source_read_manifest(display, buf, len, &s);
-                }
+        /* Regular files, and symlinks that stay inside the directory (ConfigMap volumes). */
+        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                s->complete = false;
+                return source_error(s, "%s/%s: %m", path, name);
         }
-        for (int i = 0; i < n; i++)
-                free(entries[i]);
-        free(entries);
-        if (r < 0) {
-                source_set_clear(&s);
-                return r;
+        if (S_ISLNK(st.st_mode)) {
+                ssize_t l = readlinkat(dfd, name, target, sizeof(target) - 1);
+                if (l < 0 || target[0] == '/' || (target[l] = 0, strncmp(target, "../", 3) == 0) ||
+                    strstr(target, "/../"))
+                        return source_error(s, "%s/%s: a symlink that leaves the directory; ignored", path,
+                                            name);
+        } else if (!S_ISREG(st.st_mode))
+                return 0;
+
+        _cleanup_free_ char *buf = NULL;
+        size_t len;
+        int k;
+        int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (fd >= 0) {
+                struct stat fst;
+                k = fstat(fd, &fst) < 0 ? -errno : S_ISREG(fst.st_mode) ? 0 : -EBADFD;
+                if (k == 0)
+                        k = read_full_fd(fd, json ? 4 * 1024 * 1024 : MANIFEST_MAX_SIZE, &buf, &len);
+                (void) close(fd);
+        } else
+                k = -errno;
+        if (k < 0) {
+                s->complete = false;
+                return source_error(s, "%s/%s: cannot read: %s", path, name, strerror(-k));
         }
-        *ret = s;
-        return 0;
+        if (json) {
+                const char *why = profile_file_name_invalid(name);
+                char *origin = NULL;
+                if (why)
+                        return source_error(s, "%s/%s: %s", path, name, why);
+                if (asprintf(&origin, "%s/%s", path, name) < 0)
+                        return -ENOMEM;
+                return source_add(s, NULL, name, TAKE_PTR(buf), len, origin, false);
+        }
+        _cleanup_free_ char *display = NULL;
+        if (asprintf(&display, "%s/%s", path, name) < 0)
+                return -ENOMEM;
+        return source_read_manifest(display, buf, len, s);
 }

@@ -39,7 +39,9 @@ void source_set_clear(SourceSet *s);
  * are recorded in s->errors; a file that cannot be parsed makes the set incomplete. */
 int source_read_manifest(const char *display_name, const char *buf, size_t len, SourceSet *s);
 
-/* Reads a directory: its top-level regular files and symlinks to files inside it (a mounted
+/* A directory source: its top-level regular files and symlinks to files inside it (a mounted
  * ConfigMap volume is made of ..data symlinks); names starting with '.' are ignored. NAME.json is a
- * plain profile for <root>/NAME.json; *.yaml and *.yml are manifests. */
-int source_read_dir(const char *dir, SourceSet *ret);
+ * plain profile for <root>/NAME.json; *.yaml and *.yml are manifests. The caller lists the directory
+ * (it may skip entries it has already read) and reads each wanted entry into s. */
+bool source_entry_wanted(const char *name);
+int source_read_entry(int dfd, const char *display_dir, const char *name, SourceSet *s);
