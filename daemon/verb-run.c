@@ -46,8 +46,11 @@ typedef struct Manager {
         unsigned syncs;
         int last_status; /* the --once exit code of the last sync */
         sd_event_source *resync, *grace_timer;
-        struct SourceFile *files; /* the source as last read */
+        struct SourceFile *files; /* the source as last read, sorted by name */
         size_t n_files;
+        char **dirty; /* source files inotify named since the last sync, sorted */
+        size_t n_dirty;
+        bool need_full;              /* look at everything: start, SIGHUP, timer, drift, lost events */
         struct WatchedDir **watched; /* managed directories with an inotify source */
         size_t n_watched;
         struct Expected *expected; /* what our last sync renamed or removed: those inotify events are ours */
@@ -128,9 +131,12 @@ static bool dir_watched(const Manager *m, const char *path)
         return false;
 }
 
+static void need_full_sync(Manager *m);
+
 static int on_grace_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
-        return schedule_sync(userdata);
+        need_full_sync(userdata);
+        return 0;
 }
 
 typedef struct CachedProfile {
@@ -182,6 +188,11 @@ static SourceFile *source_file_find(SourceFile *files, size_t n, const char *nam
                         lo = mid + 1;
         }
         return NULL;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+        return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
 static bool same_stamp(const SourceFile *f, const struct stat *st)
@@ -250,21 +261,84 @@ static int read_source(Manager *m, SyncInput *in)
         int n, r = 0;
 
         *in = (SyncInput){.fresh = {.complete = true}, .complete = true};
-        if (dfd < 0 || (n = scandirat(dfd, ".", &entries, NULL, compare_dirent)) < 0) {
+        if (dfd < 0) {
                 log_profile(LOG_ERR, NULL, m->source_dir,
                             "cannot read the source directory: %m; nothing is removed");
                 in->complete = false;
                 return 0;
         }
+        /* A scoped sync looks only at the files inotify named: the others cannot have changed. */
+        bool scoped = !m->need_full;
+        _cleanup_free_ const char **names = NULL;
+        if (scoped) {
+                n = (int) (m->n_files + m->n_dirty);
+                names = calloc((size_t) n + 1, sizeof(char *));
+                if (!names)
+                        return -ENOMEM;
+                size_t a = 0, b = 0, k = 0;
+                while (a < m->n_files || b < m->n_dirty) {
+                        int c = a == m->n_files   ? 1
+                                : b == m->n_dirty ? -1
+                                                  : strcmp(m->files[a].name, m->dirty[b]);
+                        names[k++] = c <= 0 ? m->files[a].name : m->dirty[b];
+                        a += c <= 0;
+                        b += c >= 0;
+                }
+                n = (int) k;
+        } else {
+                if ((n = scandirat(dfd, ".", &entries, NULL, compare_dirent)) < 0) {
+                        log_profile(LOG_ERR, NULL, m->source_dir,
+                                    "cannot read the source directory: %m; nothing is removed");
+                        in->complete = false;
+                        return 0;
+                }
+                names = calloc((size_t) n + 1, sizeof(char *));
+                for (int e = 0; names && e < n; e++)
+                        names[e] = entries[e]->d_name;
+                if (!names)
+                        r = -ENOMEM;
+        }
         next = calloc((size_t) n + 1, sizeof(SourceFile));
         if (!next)
                 r = -ENOMEM;
         for (int e = 0; r >= 0 && e < n; e++) {
-                const char *name = entries[e]->d_name;
+                const char *name = names[e];
                 struct stat st;
                 if (!source_entry_wanted(name))
                         continue;
+                bool dirty = !scoped || (m->n_dirty > 0 && bsearch(&name, m->dirty, m->n_dirty,
+                                                                   sizeof(char *), compare_names));
+                SourceFile *cached = source_file_find(m->files, m->n_files, name);
+                if (!dirty && cached && cached->profiles) {
+                        /* Untouched since the last sync: reuse it, and let the engine trust its targets. */
+                        SourceFile *f = next + n_next;
+                        size_t file = n_next++;
+                        *f = *cached;
+                        f->name = strdup(name);
+                        cached->profiles = NULL;
+                        cached->n = 0;
+                        if (!f->name) {
+                                n_next--;
+                                source_file_free(f);
+                                r = -ENOMEM;
+                                break;
+                        }
+                        for (size_t k = 0; k < f->n && r >= 0; k++) {
+                                const CachedProfile *c = f->profiles + k;
+                                r = desired_push(in,
+                                                 (DesiredProfile){.path = c->path,
+                                                                  .hash = c->hash,
+                                                                  .origin = c->origin,
+                                                                  .valid = c->valid,
+                                                                  .adopt = c->adopt,
+                                                                  .trusted = true},
+                                                 SIZE_MAX, file);
+                        }
+                        continue;
+                }
                 bool stamped = fstatat(dfd, name, &st, 0) >= 0;
+                if (!stamped && errno == ENOENT && scoped)
+                        continue; /* removed since the last sync */
                 SourceFile *f = next + n_next;
                 size_t file = n_next;
 
@@ -360,7 +434,7 @@ static int read_source(Manager *m, SyncInput *in)
                                 r = desired_push(in, d, k, cache ? file : SIZE_MAX);
                 }
         }
-        for (int e = 0; e < n; e++)
+        for (int e = 0; entries && e < n; e++)
                 free(entries[e]);
         free(entries);
         for (size_t k = 0; k < m->n_files; k++)
@@ -368,7 +442,13 @@ static int read_source(Manager *m, SyncInput *in)
         free(m->files);
         m->files = next;
         m->n_files = n_next;
+        for (size_t k = 0; k < m->n_dirty; k++)
+                free(m->dirty[k]);
+        m->n_dirty = 0;
         in->complete = in->fresh.complete;
+        /* What could not be read is not cached: only a full sync keeps seeing it, and so keeps from
+         * deleting what it provided. */
+        m->need_full = !in->complete || r < 0;
         return r;
 }
 
@@ -425,7 +505,7 @@ static int full_sync(Manager *m)
                         /* An own file is gone or changed while its source is unchanged: read it again. */
                         if (e->index < in.n && in.file_index[e->index] < m->n_files)
                                 m->files[in.file_index[e->index]].ino = 0;
-                        (void) schedule_sync(m);
+                        need_full_sync(m);
                         break;
                 case SYNC_REJECTED:
                 case SYNC_KEPT_LAST_GOOD:
@@ -502,9 +582,39 @@ static int schedule_sync(Manager *m)
         return sd_event_add_defer(m->event, &m->resync, on_resync, m);
 }
 
+static void need_full_sync(Manager *m)
+{
+        m->need_full = true;
+        (void) schedule_sync(m);
+}
+
+/* A named profile or manifest: only it is read again. Anything else (a ConfigMap volume swapping its
+ * ..data link, lost events, the directory itself) makes the next sync look at everything. */
 static int on_source_inotify(sd_event_source *s, const struct inotify_event *ev, void *userdata)
 {
-        return schedule_sync(userdata);
+        Manager *m = userdata;
+        if ((ev->mask & IN_Q_OVERFLOW) || ev->len == 0 || !source_entry_wanted(ev->name)) {
+                need_full_sync(m);
+                return 0;
+        }
+        const char *name = ev->name;
+        if (m->n_dirty == 0 || !bsearch(&name, m->dirty, m->n_dirty, sizeof(char *), compare_names)) {
+                char **d = realloc(m->dirty, (m->n_dirty + 1) * sizeof(char *));
+                char *copy = d ? strdup(name) : NULL;
+                if (d)
+                        m->dirty = d;
+                if (!copy) {
+                        need_full_sync(m);
+                        return 0;
+                }
+                size_t at = 0;
+                while (at < m->n_dirty && strcmp(m->dirty[at], name) < 0)
+                        at++;
+                memmove(m->dirty + at + 1, m->dirty + at, (m->n_dirty - at) * sizeof(char *));
+                m->dirty[at] = copy;
+                m->n_dirty++;
+        }
+        return schedule_sync(m);
 }
 
 /* A change in a managed directory: someone else's (drift, repaired by a sync), or the echo of our own
@@ -515,8 +625,10 @@ static int on_managed_inotify(sd_event_source *s, const struct inotify_event *ev
         Manager *m = w->manager;
         char path[PATH_MAX];
 
-        if (ev->len == 0)
-                return schedule_sync(m);
+        if (ev->len == 0 || (ev->mask & IN_Q_OVERFLOW)) {
+                need_full_sync(m);
+                return 0;
+        }
         if (strncmp(ev->name, STATE_PREFIX, strlen(STATE_PREFIX)) == 0)
                 return 0; /* our own state and temporary files */
         (void) snprintf(path, sizeof(path), "%s%s%s", w->dir, *w->dir ? "/" : "", ev->name);
@@ -526,13 +638,15 @@ static int on_managed_inotify(sd_event_source *s, const struct inotify_event *ev
                         m->expected[i] = m->expected[--m->n_expected];
                         return 0;
                 }
-        return schedule_sync(m);
+        need_full_sync(m); /* drift: someone else changed a managed file */
+        return 0;
 }
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
         log_info("SIGHUP: full resync");
-        return schedule_sync(userdata);
+        need_full_sync(userdata);
+        return 0;
 }
 
 /* Drift repair: inotify on the root and every directory holding a managed file, so a file someone
@@ -603,7 +717,8 @@ int verb_run(int argc, char *argv[])
                 {"log-format", required_argument, NULL, ARG_LOG_FORMAT},
                 {},
         };
-        Manager m = {.root_path = DEFAULT_ROOT, .validate = {.runtime = RUNTIME_CONTAINERD}};
+        Manager m = {
+                .root_path = DEFAULT_ROOT, .validate = {.runtime = RUNTIME_CONTAINERD}, .need_full = true};
         LogFormat format = LOG_FORMAT_AUTO;
         int c, rt, r;
 
@@ -724,6 +839,9 @@ finish:
         for (size_t i = 0; i < m.n_files; i++)
                 source_file_free(m.files + i);
         free(m.files);
+        for (size_t i = 0; i < m.n_dirty; i++)
+                free(m.dirty[i]);
+        free(m.dirty);
         sd_event_unref(m.event);
         verdict_cache_free(m.cache);
         sync_root_free(m.root);

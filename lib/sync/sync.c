@@ -688,6 +688,11 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
                         continue;
                 }
 
+                if (d->valid && d->trusted && d->hash && o->has_hash &&
+                    memcmp(d->hash, o->hash, SHA256_DIGEST_SIZE) == 0) {
+                        res.installed++;
+                        continue;
+                }
                 k = open_parent(r, d->path, true, &fd, &leaf, &state_dirty);
                 o = owned_find(r, d->path, false); /* open_parent may have grown the array */
                 if (k < 0) {

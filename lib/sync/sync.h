@@ -28,6 +28,8 @@ typedef struct DesiredProfile {
         const char *origin;  /* the source object and key, for messages */
         bool valid;          /* the validator's verdict */
         bool adopt;          /* the source may take over a foreign file at this path */
+        bool trusted;        /* the caller saw no change at the target since the last apply (inotify):
+                                when its hash matches what was written, not even a stat is needed */
 } DesiredProfile;
 
 typedef enum SyncAction {

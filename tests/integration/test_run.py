@@ -291,6 +291,10 @@ class Daemon(unittest.TestCase):
             if pred(msg):
                 return msg
 
+    def next_sync(self):
+        """Waits for the next sync to finish."""
+        self.wait_for(lambda m: m.startswith("STATUS=sync"))
+
     def until(self, check, timeout=30):
         """Waits for syncs until check() holds (each STATUS is one finished sync)."""
         deadline = time.monotonic() + timeout
@@ -307,10 +311,31 @@ class Daemon(unittest.TestCase):
         write(f"{self.src}/b.json", profile(2))                # add
         self.until(lambda: os.path.exists(f"{self.root}/b.json"))
         write(f"{self.src}/a.json", "{")                       # invalid: last good stays
-        self.until(lambda: True)
+        self.next_sync()
         self.assertEqual(read(f"{self.root}/a.json"), profile(1, 1))
         os.unlink(f"{self.src}/b.json")                        # delete
         self.until(lambda: not os.path.exists(f"{self.root}/b.json"))
+
+    def test_broken_source_file_never_deletes_what_it_provided(self):
+        write(f"{self.src}/cm.yaml", """apiVersion: v1
+kind: ConfigMap
+metadata: {name: x, labels: {seccompd.io/profile: "true"}}
+data: {kept.json: '{"defaultAction":"SCMP_ACT_LOG"}'}
+""")
+        write(f"{self.src}/other.json", profile(1))
+        self.start()
+        self.assertTrue(os.path.exists(f"{self.root}/kept.json"))
+        # Unreadable now. Written whole and renamed into place: a file truncated and rewritten in place
+        # can be read half-way, as a valid but shorter manifest (see the README on editing sources).
+        write(f"{self.tmp}/broken", "kind: ConfigMap\nmetadata: [unterminated")
+        os.rename(f"{self.tmp}/broken", f"{self.src}/cm.yaml")
+        self.next_sync()
+        write(f"{self.src}/other.json", profile(1, 1))                       # a later, unrelated change
+        while True:  # checked after a sync reported, so its deletions are done too
+            self.next_sync()
+            if read(f"{self.root}/other.json") == profile(1, 1):
+                break
+        self.assertTrue(os.path.exists(f"{self.root}/kept.json"))
 
     def test_drift_is_repaired(self):
         write(f"{self.src}/a.json", profile(1))
