@@ -593,6 +593,10 @@ static void need_full_sync(Manager *m)
 static int on_source_inotify(sd_event_source *s, const struct inotify_event *ev, void *userdata)
 {
         Manager *m = userdata;
+        /* Hidden files are never read (an editor's, a tool's temporary); but "..data" and the other
+         * ".." names of a ConfigMap volume change what the key symlinks point to. */
+        if (ev->len > 0 && ev->name[0] == '.' && ev->name[1] != '.')
+                return 0;
         if ((ev->mask & IN_Q_OVERFLOW) || ev->len == 0 || !source_entry_wanted(ev->name)) {
                 need_full_sync(m);
                 return 0;
