@@ -245,13 +245,16 @@ class UnsafeRoots(unittest.TestCase):
         t = threading.Thread(target=swapper)
         t.start()
         try:
-            for v in range(1, 40):
+            # Syncs until the swapper has raced them often enough, however fast this machine is.
+            runs = 0
+            while swaps[0] < 200 or runs < 20:
+                runs += 1
+                self.assertLess(runs, 5000, "the swapper made no progress")
                 write(f"{src}/cm.yaml", read(f"{src}/cm.yaml").replace(f'"errnoRet": ', '"errnoRet":  '))
                 once(src, root)
         finally:
             stop = True
             t.join()
-        self.assertGreater(swaps[0], 100, "the symlink was hardly ever in place")
         self.assertEqual(os.listdir(elsewhere), [])
         shutil.rmtree(tmp)
 
