@@ -237,7 +237,11 @@ class UnsafeRoots(unittest.TestCase):
                     if os.path.islink(f"{root}/d"):
                         os.unlink(f"{root}/d")
                     if os.path.isdir(f"{root}/d.real"):
-                        os.rename(f"{root}/d.real", f"{root}/d")
+                        if os.path.isdir(f"{root}/d") and not os.path.islink(f"{root}/d"):
+                            # A sync recreated d while the old one was aside: drop the old one.
+                            shutil.rmtree(f"{root}/d.real")
+                        else:
+                            os.rename(f"{root}/d.real", f"{root}/d")
                 except OSError:
                     pass
 
@@ -249,7 +253,7 @@ class UnsafeRoots(unittest.TestCase):
             runs = 0
             while swaps[0] < 200 or runs < 20:
                 runs += 1
-                self.assertLess(runs, 5000, "the swapper made no progress")
+                self.assertLess(runs, 2000, "the swapper made no progress")
                 write(f"{src}/cm.yaml", read(f"{src}/cm.yaml").replace(f'"errnoRet": ', '"errnoRet":  '))
                 once(src, root)
         finally:
