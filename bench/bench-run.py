@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """seccompd run, measured: cold start with 500 distinct profiles from the corpus (start -> READY=1 with
 everything on disk), a restart with nothing changed, single-profile update latency (source file
-renamed into place -> target renamed, seen with inotify), and memory after the sync (VmRSS, RssAnon,
+renamed into place -> target renamed, seen with inotify; every update distinct bytes, so validated afresh,
+and started once the daemon reported the previous sync done), and memory after the sync (VmRSS, RssAnon,
 PSS). Medians of several runs. Usage: bench-run.py SECCOMPD [CORPUS_DIR]"""
 import ctypes
 import json
@@ -77,6 +78,13 @@ class Daemon:
         shutil.rmtree(self.tmp)
 
 
+def wait_sync_done(sock):
+    """The daemon reports STATUS= when a sync has finished (directory fsync and logging included): the
+    next update starts from an idle daemon, so each one is measured alone, not queued behind the last."""
+    while b"STATUS=sync" not in sock.recv(4096):
+        pass
+
+
 def drain(sock):
     """Read what the daemon sent: like PID 1, the bench must read, or sd_notify blocks."""
     sock.setblocking(False)
@@ -95,7 +103,7 @@ def update_latencies(src, root, sock):
     lat = []
     for i in range(UPDATES):
         base["syscalls"][0]["names"][0] = "accept4" if i % 2 else "accept"
-        body = json.dumps(base) + " " * (i % 7)
+        body = json.dumps(base) + " " * i  # distinct bytes every time: each update is validated afresh
         with open(f"{src}/.tmp", "w") as f:
             f.write(body)
         t0 = time.monotonic()
@@ -111,14 +119,14 @@ def update_latencies(src, root, sock):
             if hit:
                 break
         lat.append((time.monotonic() - t0) * 1000)
-        drain(sock)
+        wait_sync_done(sock)
     os.close(fd)
     return lat
 
 
 def main():
     profiles = corpus_profiles()
-    cold, restart, mem = [], [], []
+    cold, restart, mem, p50, p99 = [], [], [], [], []
     for run in range(RUNS):
         tmp = tempfile.mkdtemp()
         src, root = f"{tmp}/src", f"{tmp}/root"
@@ -131,25 +139,35 @@ def main():
         d.stop()
         d = Daemon(src, root)
         restart.append(d.ready)
-        if run == RUNS - 1:
-            lat = update_latencies(src, root, d.sock)
+        drain(d.sock)
+        lat = sorted(update_latencies(src, root, d.sock))
+        p50.append(lat[len(lat) // 2])
+        p99.append(lat[int(len(lat) * 0.99)])
         d.stop()
         shutil.rmtree(tmp)
+    # The validate time the target refers to: in-process, as the daemon does it (bench-validate, median
+    # of 15), and for reference the whole `seccompd validate` process (exec and dynamic linking included).
+    fine = f"{CORPUS}/k8s-website-fine-grained.json"
+    bench_validate = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(SECCOMPD))), "bench",
+                                  "bench-validate")
+    out = subprocess.run([bench_validate, "--runtime", "containerd", "--runs", "15", fine],
+                         capture_output=True, text=True, check=True).stdout
+    inproc = float(out.splitlines()[1].split()[1].rstrip("ms"))
     validate = []
-    with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
-        f.write(open(f"{CORPUS}/k8s-website-fine-grained.json").read())
-        f.flush()
-        for _ in range(15):
-            t0 = time.monotonic()
-            subprocess.run([SECCOMPD, "validate", f.name], capture_output=True)
-            validate.append((time.monotonic() - t0) * 1000)
-    lat.sort()
+    for _ in range(15):
+        t0 = time.monotonic()
+        subprocess.run([SECCOMPD, "validate", fine], capture_output=True)
+        validate.append((time.monotonic() - t0) * 1000)
     print(f"profiles: {N} distinct, from {len(profiles)} corpus profiles valid for containerd; {RUNS} runs")
     print(f"cold start to READY (median):        {statistics.median(cold) * 1000:8.1f} ms   (target <= 5000)")
     print(f"unchanged restart to READY (median): {statistics.median(restart) * 1000:8.1f} ms   (target <= 500)")
-    print(f"update latency over {UPDATES}: p50 {lat[len(lat) // 2]:.2f} ms, p99 {lat[int(len(lat) * 0.99)]:.2f} ms"
-          f"   (target p99 <= validate + 5 ms; `seccompd validate` of that profile, whole process: "
-          f"{statistics.median(validate):.2f} ms)")
+    target = inproc + 5
+    print(f"update latency, {UPDATES} distinct versions per run: p50 {statistics.median(p50):.2f} ms, "
+          f"p99 {statistics.median(p99):.2f} ms (medians of runs; p99 per run: "
+          f"{', '.join(f'{x:.2f}' for x in p99)})")
+    print(f"  target p99 <= validate + 5 ms = {target:.2f} ms (validate in-process {inproc:.2f} ms): "
+          f"{'met' if statistics.median(p99) <= target else 'NOT met'}; whole `seccompd validate` process "
+          f"{statistics.median(validate):.2f} ms")
     rss, anon, pss = (statistics.median(m[i] for m in mem) for i in range(3))
     print(f"steady memory after the sync (median): VmRSS {rss / 1024:.1f} MiB, RssAnon {anon / 1024:.2f} MiB "
           f"(target <= 4), PSS {pss / 1024:.1f} MiB")

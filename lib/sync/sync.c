@@ -331,6 +331,10 @@ static int replace_file(int dirfd, const char *leaf, const char *bytes, size_t l
         }
         if (k == 0 && fsync(fd) < 0)
                 k = -errno;
+        /* Closed before the rename: a close after it would reach inotify watchers as a CLOSE_WRITE under
+         * the profile's name, which looks like someone else writing it. */
+        if (close(TAKE_FD(fd)) < 0 && k == 0)
+                k = -errno;
         if (k == 0 && renameat(dirfd, tmp, dirfd, leaf) < 0)
                 k = -errno;
         if (k < 0)
@@ -568,28 +572,35 @@ static void remove_empty_dirs(SyncRoot *r, const char *path)
         }
 }
 
-static const DesiredProfile *sort_set; /* qsort has no context argument; apply is not reentrant */
-
-static int compare_desired(const void *a, const void *b)
+static uint64_t path_hash(const char *s)
 {
-        size_t x = *(const size_t *) a, y = *(const size_t *) b;
-        int c = strcmp(sort_set[x].path, sort_set[y].path);
-        return c != 0 ? c : x < y ? -1 : x > y;
+        uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+        for (; *s; s++)
+                h = (h ^ (uint8_t) *s) * 1099511628211ULL;
+        return h;
 }
 
-/* dup[i]: an earlier entry of the set claims the same path (the first one wins). */
+/* dup[i]: an earlier entry of the set claims the same path (the first one wins). A hash set, not a
+ * sort: a scoped sync passes the whole set, and this runs on every update. */
 static int find_duplicates(const DesiredProfile *set, size_t n, bool *dup)
 {
-        _cleanup_free_ size_t *order = calloc(MAX(n, (size_t) 1), sizeof(size_t));
-        if (!order)
+        size_t cap = 16;
+        while (cap < 2 * n)
+                cap *= 2;
+        _cleanup_free_ size_t *slot = malloc(cap * sizeof(size_t));
+        if (!slot)
                 return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                order[i] = i;
-        sort_set = set;
-        qsort(order, n, sizeof(size_t), compare_desired);
-        sort_set = NULL;
-        for (size_t i = 1; i < n; i++)
-                dup[order[i]] = strcmp(set[order[i]].path, set[order[i - 1]].path) == 0;
+        for (size_t i = 0; i < cap; i++)
+                slot[i] = SIZE_MAX;
+        for (size_t i = 0; i < n; i++) {
+                size_t at = (size_t) path_hash(set[i].path) & (cap - 1);
+                while (slot[at] != SIZE_MAX && strcmp(set[slot[at]].path, set[i].path) != 0)
+                        at = (at + 1) & (cap - 1);
+                if (slot[at] == SIZE_MAX)
+                        slot[at] = i;
+                else
+                        dup[i] = true;
+        }
         return 0;
 }
 

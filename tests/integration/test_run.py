@@ -344,6 +344,30 @@ data: {kept.json: '{"defaultAction":"SCMP_ACT_LOG"}'}
                 break
         self.assertTrue(os.path.exists(f"{self.root}/kept.json"))
 
+    def test_own_writes_are_not_taken_for_drift(self):
+        """Each change costs one sync: the events our own rename makes in the root are recognised, so
+        they do not start another. A change is renamed into place (one event), and the sync after the
+        one that installed it must be the one that installs the next change."""
+        write(f"{self.src}/a.json", profile(1))
+        self.start()
+
+        def replace(name, text):
+            write(f"{self.src}/.{name}", text)
+            os.rename(f"{self.src}/.{name}", f"{self.src}/{name}")
+
+        def sync_number(msg):
+            return int(msg.split()[1].rstrip(":"))
+
+        replace("a.json", profile(1, 1))
+        n = sync_number(self.wait_for(lambda m: m.startswith("STATUS=sync")))
+        self.assertEqual(read(f"{self.root}/a.json"), profile(1, 1))
+        for i in range(2, 6):
+            replace(f"n{i}.json", profile(i))
+            msg = self.wait_for(lambda m: m.startswith("STATUS=sync"))
+            self.assertEqual(sync_number(msg), n + 1, msg)
+            self.assertEqual(read(f"{self.root}/n{i}.json"), profile(i))
+            n += 1
+
     def test_drift_is_repaired(self):
         write(f"{self.src}/a.json", profile(1))
         self.start()

@@ -185,6 +185,34 @@ static void test_conflict_and_adoption(void **state)
         assert_true(sync_root_owns(f->r, "copied.json"));
 }
 
+/* Two entries for one path: the first in the set wins, every later one is a conflict, and entries
+ * whose paths only share a prefix or a hash slot are not confused with each other. */
+static void test_same_path_twice(void **state)
+{
+        Fixture *f = *state;
+        SyncResult res;
+        char names[200][32];
+        DesiredProfile set[203];
+        size_t n = 0;
+
+        for (int i = 0; i < 200; i++) {
+                snprintf(names[i], sizeof(names[i]), "d%d/p%d.json", i % 7, i);
+                set[n++] = P(names[i], names[i], true);
+        }
+        set[n++] = P("d3/p10.json", "SECOND", true);
+        set[n++] = P("d3/p10.json", "THIRD", false);
+        set[n++] = P("d3/p10.jso", "PREFIX", true);
+        apply(f, set, n, true, 1, 0, &res);
+        assert_int_equal(res.installed, 201);
+        assert_int_equal(res.conflicts, 2);
+        for (size_t i = 0; i < res.n_events; i++)
+                if (res.events[i].action == SYNC_CONFLICT)
+                        assert_true(res.events[i].index == 200 || res.events[i].index == 201);
+        sync_result_clear(&res);
+        assert_content(at(f, "d3/p10.json"), "d3/p10.json");
+        assert_content(at(f, "d3/p10.jso"), "PREFIX");
+}
+
 static void test_delete_grace_and_incomplete_reads(void **state)
 {
         Fixture *f = *state;
@@ -361,6 +389,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_install_update_unchanged, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_invalid_update_keeps_last_good, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_conflict_and_adoption, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_same_path_twice, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_delete_grace_and_incomplete_reads, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_drift_repair, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_symlinks_refused, setup, teardown),
