@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+#include "cache.h"
+#include "kube/kubeconfig.h"
+#include "metrics.h"
+#include "sync.h"
+#include "validate.h"
+
+/* The Kubernetes source: one reflector per (resource, namespace), a store of the labeled ConfigMaps
+ * and Secrets keyed by UID, each key validated when its bytes arrive. A sync takes the desired set
+ * from here; after it, bytes that are on disk are dropped (only hashes stay) and what was rejected or
+ * in conflict is reported as an Event on its object. */
+typedef struct KubeSource KubeSource;
+
+typedef struct KubeSourceOptions {
+        sd_event *event;
+        const KubeConfig *config; /* borrowed */
+        char **namespaces;        /* borrowed */
+        size_t n_namespaces;
+        char **tenants; /* borrowed: less trusted namespaces, forced under <root>/<namespace>/ */
+        size_t n_tenants;
+        const char *selector;
+        bool secrets;
+        const char *node_name; /* for Events' source; may be NULL */
+        double time_scale;
+        VerdictCache *cache;              /* borrowed */
+        const ValidateOptions *validate;  /* borrowed */
+        Metrics *metrics;                 /* borrowed, may be NULL */
+        void (*changed)(void *userdata); /* the desired set changed: schedule a sync */
+        void *userdata;
+} KubeSourceOptions;
+
+int kube_source_new(const KubeSourceOptions *o, KubeSource **ret);
+KubeSource *kube_source_free(KubeSource *s);
+int kube_source_start(KubeSource *s);
+
+/* The desired set, in the order that decides conflicts (oldest creationTimestamp, then
+ * namespace/name first). Valid until the next call or kube_source_after_sync(). complete: every
+ * reflector has listed in full, so absence means deletion. */
+int kube_source_desired(KubeSource *s, const DesiredProfile **ret_set, size_t *ret_n, bool *ret_complete);
+/* The engine needs the bytes of entry index (a file drifted while its bytes were dropped). */
+void kube_source_need_bytes(KubeSource *s, size_t index);
+/* After sync_apply over the set from kube_source_desired(): report, and drop bytes now on disk. */
+void kube_source_after_sync(KubeSource *s, const SyncResult *res);
+
+/* Ready to serve as a source: every reflector has listed, and none is refused (401/403). When not,
+ * *ret_reason (malloc'd) says why. */
+bool kube_source_ready(const KubeSource *s, char **ret_reason);
+
+KubeClient *kube_source_client(KubeSource *s);
