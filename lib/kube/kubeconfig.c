@@ -13,8 +13,8 @@
 #include "shared/macro.h"
 
 /* A kubeconfig is a few KiB; a client certificate chain a few more. Anything larger is not one. */
-#define KUBECONFIG_MAX  (1024 * 1024)
-#define TOKEN_MAX       (64 * 1024)
+#define KUBECONFIG_MAX  ((size_t) 1024 * 1024)
+#define TOKEN_MAX       ((size_t) 64 * 1024)
 #define NAMESPACE_MAX   4096
 #define USE_INSTEAD     "use a token, tokenFile or client certificate, or run in-cluster"
 #define CREDENTIAL_KIND "a token, tokenFile or client certificate and key"
@@ -611,7 +611,7 @@ int kube_config_load_file(const char *path, KubeConfig *ret, char **ret_error)
 
         r = read_full_file(path, KUBECONFIG_MAX, &buf, &len);
         if (r == -EFBIG)
-                return fail(ret_error, r, "%s: larger than %d KiB; not a kubeconfig", path,
+                return fail(ret_error, r, "%s: larger than %zu KiB; not a kubeconfig", path,
                             KUBECONFIG_MAX / 1024);
         if (r < 0 && r != -ENOMEM)
                 return fail(ret_error, r, "%s: cannot be read: %s", path, strerror(-r));

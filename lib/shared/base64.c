@@ -93,8 +93,12 @@ int base64_encode(const uint8_t *in, size_t len, char **ret)
                              (left > 2 ? (uint32_t) in[i + 2] : 0);
                 *p++ = alphabet[w >> 18 & 63];
                 *p++ = alphabet[w >> 12 & 63];
-                *p++ = left > 1 ? alphabet[w >> 6 & 63] : '=';
-                *p++ = left > 2 ? alphabet[w & 63] : '=';
+                *p++ = alphabet[w >> 6 & 63];
+                *p++ = alphabet[w & 63];
+                if (left < 3)
+                        p[-1] = '=';
+                if (left < 2)
+                        p[-2] = '=';
         }
         *p = 0;
         *ret = out;
