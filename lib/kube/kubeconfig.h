@@ -34,20 +34,33 @@ typedef struct KubeConfig {
  * against the file's directory. On failure returns < 0 and, for a content problem, -EINVAL with
  * *ret_error set to a message that names the entry (context, cluster or user) and says what to use
  * instead: exec plugins, auth-provider, username/password, insecure-skip-tls-verify, several
- * credentials, a missing current context... */
+ * credentials, a missing current context...
+ *
+ * For every failure but -ENOMEM, *ret_error (if not NULL) is set to a message to free, which starts
+ * with the path; it is left alone on success. Files the config names (CA, client certificate and key,
+ * tokenFile) must be readable now; a tokenFile must hold a token. A certificate-authority-data,
+ * client-certificate-data or client-key-data value must be base64 of PEM. */
 int kube_config_load_file(const char *path, KubeConfig *ret, char **ret_error);
+
+/* The kubeconfig kubectl would use: $KUBECONFIG, else ~/.kube/config. A KUBECONFIG that lists several
+ * files is refused (-EINVAL with a message): client-go merges them, seccompd reads one. */
+int kube_config_default_path(char **ret, char **ret_error);
 
 /* In-cluster: KUBERNETES_SERVICE_HOST/_PORT (both non-empty; IPv6 in brackets), token and ca.crt under
  * sa_dir (NULL: KUBE_SERVICEACCOUNT_DIR), namespace from POD_NAMESPACE, else sa_dir/namespace.
- * -ENOENT with a message when not running in a cluster. */
+ * -ENOENT with a message when not running in a cluster. The token and ca.crt must be readable now;
+ * *ret_error as for kube_config_load_file. */
 int kube_config_load_incluster(const char *sa_dir, KubeConfig *ret, char **ret_error);
 
 void kube_config_clear(KubeConfig *c);
 
 /* The bearer token to send now: the static one, or the file's content with surrounding white space
- * trimmed (at most 64 KiB). *ret is NULL when the config authenticates with a client certificate. */
+ * trimmed (at most 64 KiB: -EFBIG). *ret is NULL when the config authenticates with a client certificate.
+ * -EINVAL when the file is empty or the token holds a control character (it goes into a header). The
+ * caller keeps the last good token when a read fails, like client-go's cached file token source. */
 int kube_config_read_token(const KubeConfig *c, char **ret);
 
-/* Sets TLS verification (peer and host, always), the CA and the client certificate on an easy
- * handle. Blobs are copied by libcurl. */
+/* Sets TLS verification (peer and host, always; TLS 1.2 at least), the CA and the client certificate
+ * on an easy handle. Blobs are copied by libcurl. A configured CA is the only one trusted: the system
+ * bundle and CA directory are switched off for that handle. */
 int kube_config_apply_tls(const KubeConfig *c, CURL *easy);
