@@ -484,6 +484,25 @@ KubeClient *kube_source_client(KubeSource *s)
         return s->client;
 }
 
+void kube_source_reflector_stats(const KubeSource *s, KubeReflectorStats *ret_sum, unsigned *ret_refused)
+{
+        KubeReflectorStats sum = {};
+        unsigned refused = 0;
+        for (size_t i = 0; i < s->n_reflectors; i++) {
+                const KubeReflectorStats *x = kube_reflector_stats(s->reflectors[i]);
+                sum.lists += x->lists;
+                sum.relists += x->relists;
+                sum.watches += x->watches;
+                sum.watch_restarts += x->watch_restarts;
+                sum.events += x->events;
+                sum.bookmarks += x->bookmarks;
+                sum.errors += x->errors;
+                refused += kube_reflector_auth_error(s->reflectors[i]) != 0;
+        }
+        *ret_sum = sum;
+        *ret_refused = refused;
+}
+
 static int compare_age(const void *a, const void *b)
 {
         const KubeObject *x = *(KubeObject *const *) a, *y = *(KubeObject *const *) b;

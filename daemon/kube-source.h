@@ -6,6 +6,7 @@
 
 #include "cache.h"
 #include "kube/kubeconfig.h"
+#include "kube/reflector.h"
 #include "metrics.h"
 #include "sync.h"
 #include "validate.h"
@@ -52,3 +53,5 @@ void kube_source_after_sync(KubeSource *s, const SyncResult *res);
 bool kube_source_ready(const KubeSource *s, char **ret_reason);
 
 KubeClient *kube_source_client(KubeSource *s);
+/* Sums over the reflectors, and how many are refused (401/403) now. */
+void kube_source_reflector_stats(const KubeSource *s, KubeReflectorStats *ret_sum, unsigned *ret_refused);

@@ -17,7 +17,12 @@
 #include <time.h>
 
 #include "cache.h"
+#include "http.h"
+#include "kube-node.h"
+#include "kube-source.h"
+#include "kube/kubeconfig.h"
 #include "log.h"
+#include "metrics.h"
 #include "paths.h"
 #include "shared/sha256.h"
 #include "source.h"
@@ -55,6 +60,18 @@ typedef struct Manager {
         size_t n_watched;
         struct Expected *expected; /* what our last sync renamed or removed: those inotify events are ours */
         size_t n_expected;
+
+        /* The Kubernetes source (--source kube). */
+        KubeConfig kube_config;
+        KubeSource *kube;
+        KubeNode *node;
+        Metrics *metrics;
+        HttpServer *http;
+        sd_event_source *metrics_timer, *once_deadline;
+        uint64_t changed_since; /* CLOCK_MONOTONIC usec of the first change not yet synced, 0: none */
+        KubeReflectorStats counted;   /* what the metrics have already counted */
+        KubeClientStats counted_http;
+        size_t installed, rejected, conflicts;
 } Manager;
 
 typedef struct Expected {
@@ -452,6 +469,75 @@ static int read_source(Manager *m, SyncInput *in)
         return r;
 }
 
+/* The desired set of the Kubernetes source: validated as objects arrived, nothing to read now. */
+static int read_kube(Manager *m, SyncInput *in)
+{
+        const DesiredProfile *set;
+        size_t n;
+        bool complete;
+        *in = (SyncInput){.fresh = {.complete = true}};
+        int r = kube_source_desired(m->kube, &set, &n, &complete);
+        if (r < 0)
+                return r;
+        in->set = malloc((n + 1) * sizeof(DesiredProfile));
+        in->fresh_index = malloc((n + 1) * sizeof(size_t));
+        in->file_index = malloc((n + 1) * sizeof(size_t));
+        if (!in->set || !in->fresh_index || !in->file_index)
+                return -ENOMEM;
+        memcpy(in->set, set, n * sizeof(DesiredProfile));
+        for (size_t i = 0; i < n; i++)
+                in->fresh_index[i] = in->file_index[i] = SIZE_MAX;
+        in->n = in->allocated = n;
+        in->complete = complete;
+        return 0;
+}
+
+static void declare_metrics(Metrics *m)
+{
+        static const double latency[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5};
+        (void) metrics_declare(m, "seccompd_profiles", METRIC_GAUGE,
+                               "Profiles of the source by state after the last sync", NULL, 0);
+        (void) metrics_declare(m, "seccompd_syncs_total", METRIC_COUNTER, "Syncs run", NULL, 0);
+        (void) metrics_declare(m, "seccompd_sync_errors_total", METRIC_COUNTER,
+                               "Syncs that could not install everything or read the source in full", NULL, 0);
+        (void) metrics_declare(m, "seccompd_last_successful_sync_timestamp_seconds", METRIC_GAUGE,
+                               "When the last complete sync without failures ended (Unix time)", NULL, 0);
+        (void) metrics_declare(m, "seccompd_apply_latency_seconds", METRIC_HISTOGRAM,
+                               "From a change reaching seccompd to its sync being done", latency,
+                               ELEMENTSOF(latency));
+        (void) metrics_declare(m, "seccompd_kube_requests_total", METRIC_COUNTER,
+                               "Requests to the API server by response class", NULL, 0);
+        (void) metrics_declare(m, "seccompd_kube_errors_total", METRIC_COUNTER,
+                               "Failed API requests by verb, resource and HTTP code", NULL, 0);
+        (void) metrics_declare(m, "seccompd_kube_relists_total", METRIC_COUNTER,
+                               "Lists after the first one (410, errors, drift needing bytes)", NULL, 0);
+        (void) metrics_declare(m, "seccompd_kube_watch_restarts_total", METRIC_COUNTER,
+                               "Watches reopened from the last resourceVersion after a clean end", NULL, 0);
+        (void) metrics_declare(m, "seccompd_kube_auth_refused", METRIC_GAUGE,
+                               "Watched resources currently refused with 401 or 403", NULL, 0);
+}
+
+static void sync_metrics(Manager *m, const SyncResult *res, bool complete)
+{
+        uint64_t now = now_monotonic();
+        if (!m->metrics)
+                return;
+        (void) metrics_set(m->metrics, "seccompd_profiles", "state=\"installed\"", (double) res->installed);
+        (void) metrics_set(m->metrics, "seccompd_profiles", "state=\"rejected\"", (double) res->rejected);
+        (void) metrics_set(m->metrics, "seccompd_profiles", "state=\"conflict\"", (double) res->conflicts);
+        (void) metrics_add(m->metrics, "seccompd_syncs_total", NULL, 1);
+        if (res->failed > 0 || !complete)
+                (void) metrics_add(m->metrics, "seccompd_sync_errors_total", NULL, 1);
+        else
+                (void) metrics_set(m->metrics, "seccompd_last_successful_sync_timestamp_seconds", NULL,
+                                   (double) now_realtime() / 1e6);
+        if (m->changed_since) {
+                (void) metrics_observe(m->metrics, "seccompd_apply_latency_seconds", NULL,
+                                       (double) (now - m->changed_since) / 1e6);
+                m->changed_since = 0;
+        }
+}
+
 static int full_sync(Manager *m)
 {
         SyncInput in = {};
@@ -459,7 +545,7 @@ static int full_sync(Manager *m)
         int r;
 
         m->syncs++;
-        r = read_source(m, &in);
+        r = m->kube ? read_kube(m, &in) : read_source(m, &in);
         if (r < 0) {
                 sync_input_clear(&in);
                 return r;
@@ -503,6 +589,10 @@ static int full_sync(Manager *m)
                 switch (e->action) {
                 case SYNC_NEEDS_BYTES:
                         /* An own file is gone or changed while its source is unchanged: read it again. */
+                        if (m->kube) {
+                                kube_source_need_bytes(m->kube, e->index);
+                                break;
+                        }
                         if (e->index < in.n && in.file_index[e->index] < m->n_files)
                                 m->files[in.file_index[e->index]].ino = 0;
                         need_full_sync(m);
@@ -538,6 +628,11 @@ static int full_sync(Manager *m)
                 }
         }
 
+        if (m->kube)
+                kube_source_after_sync(m->kube, &res);
+        m->installed = res.installed;
+        m->rejected = res.rejected;
+        m->conflicts = res.conflicts;
         m->last_status = res.failed > 0 || !in.complete          ? EXIT_SYNC_INCOMPLETE
                          : res.rejected > 0 || res.conflicts > 0 ? EXIT_INVALID
                                                                  : EXIT_OK;
@@ -554,6 +649,13 @@ static int full_sync(Manager *m)
                 log_info("first full sync done: %zu profiles installed under %s", res.installed,
                          m->root_path);
         }
+        sync_metrics(m, &res, in.complete);
+        if (m->node)
+                kube_node_set_ready(m->node, m->ready, m->ready ? "ProfilesInstalled" : "Syncing",
+                                    m->ready ? "every valid seccomp profile is on disk"
+                                             : "seccompd has not installed every profile yet");
+        if (m->once && m->kube && in.complete)
+                (void) sd_event_exit(m->event, m->last_status);
         if (!m->once) {
                 (void) watch_managed_dirs(m);
                 m->grace_timer = sd_event_source_disable_unref(m->grace_timer);
@@ -586,6 +688,70 @@ static void need_full_sync(Manager *m)
 {
         m->need_full = true;
         (void) schedule_sync(m);
+}
+
+static void on_kube_changed(void *userdata)
+{
+        Manager *m = userdata;
+        if (!m->changed_since)
+                m->changed_since = now_monotonic();
+        (void) schedule_sync(m);
+}
+
+/* Ready: the first full sync is on disk (and stays so through API outages), and no watched
+ * resource is refused with 401/403 right now. */
+static bool on_readyz(void *userdata, char **ret_reason)
+{
+        Manager *m = userdata;
+        if (!m->ready) {
+                if (m->kube && !kube_source_ready(m->kube, ret_reason))
+                        return false;
+                *ret_reason = strdup("the first sync has not installed every profile yet");
+                return false;
+        }
+        if (m->kube && !kube_source_ready(m->kube, ret_reason))
+                return false;
+        return true;
+}
+
+/* Counters kept by the client and the reflectors, carried into the registry as they move. */
+static int on_metrics_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+        static const char *const classes[] = {"none", "1xx", "2xx", "3xx", "4xx", "5xx"};
+        const KubeClientStats *h = kube_client_stats(kube_source_client(m->kube));
+        char labels[64];
+        for (size_t i = 0; i < ELEMENTSOF(classes); i++)
+                if (h->by_class[i] > m->counted_http.by_class[i]) {
+                        (void) snprintf(labels, sizeof(labels), "code=\"%s\"", classes[i]);
+                        (void) metrics_add(m->metrics, "seccompd_kube_requests_total", labels,
+                                           (double) (h->by_class[i] - m->counted_http.by_class[i]));
+                }
+        m->counted_http = *h;
+        KubeReflectorStats sum = {};
+        unsigned refused = 0;
+        kube_source_reflector_stats(m->kube, &sum, &refused);
+        if (sum.relists > m->counted.relists)
+                (void) metrics_add(m->metrics, "seccompd_kube_relists_total", NULL,
+                                   (double) (sum.relists - m->counted.relists));
+        if (sum.watch_restarts > m->counted.watch_restarts)
+                (void) metrics_add(m->metrics, "seccompd_kube_watch_restarts_total", NULL,
+                                   (double) (sum.watch_restarts - m->counted.watch_restarts));
+        m->counted = sum;
+        (void) metrics_set(m->metrics, "seccompd_kube_auth_refused", NULL, refused);
+        (void) sd_event_source_set_time_relative(s, 1000000);
+        return 0;
+}
+
+static int on_once_deadline(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+        char *reason = NULL;
+        (void) kube_source_ready(m->kube, &reason);
+        log_error("--once: the API server did not give a full list in time%s%s; nothing was removed",
+                  reason ? ": " : "", reason ?: "");
+        free(reason);
+        return sd_event_exit(m->event, EXIT_SYNC_INCOMPLETE);
 }
 
 /* A named profile or manifest: only it is read again. Anything else (a ConfigMap volume swapping its
@@ -688,15 +854,169 @@ static int watch_managed_dirs(Manager *m)
         return 0;
 }
 
+#define DEFAULT_SELECTOR LABEL_PROFILE "=true"
+#define DEFAULT_LISTEN   ":9464"
+
+typedef struct KubeArgs {
+        const char *kubeconfig, *selector, *listen, *node_name, *taint;
+        char *namespaces[65], *tenants[65];
+        size_t n_namespaces, n_tenants;
+        bool secrets, condition;
+} KubeArgs;
+
+/* A DNS-1123 label, as Kubernetes names namespaces. */
+static const char *namespace_invalid(const char *ns)
+{
+        size_t n = strlen(ns);
+        if (n == 0 || n > 63)
+                return "a namespace has 1 to 63 characters";
+        for (size_t i = 0; i < n; i++)
+                if (!((ns[i] >= 'a' && ns[i] <= 'z') || (ns[i] >= '0' && ns[i] <= '9') || ns[i] == '-'))
+                        return "a namespace has only lowercase letters, digits and '-'";
+        if (ns[0] == '-' || ns[n - 1] == '-')
+                return "a namespace starts and ends with a letter or digit";
+        return NULL;
+}
+
+/* The one test-only setting: SECCOMPD_TEST_TIME_SCALE (0 < x <= 1) multiplies every protocol timer
+ * (watch timeouts and deadlines, backoff, Retry-After, retries), so tests of hours of behaviour take
+ * seconds. Production never sets it. */
+static double time_scale(void)
+{
+        const char *e = getenv("SECCOMPD_TEST_TIME_SCALE");
+        char *end;
+        double v = e ? strtod(e, &end) : 1.0;
+        if (!e || *end || !(v > 0 && v <= 1))
+                return 1.0;
+        return v;
+}
+
+static int setup_kube(Manager *m, KubeArgs *k)
+{
+        char *error = NULL;
+        const char *path = k->kubeconfig ?: getenv("KUBECONFIG");
+        int r;
+
+        if (path && *path)
+                r = kube_config_load_file(path, &m->kube_config, &error);
+        else
+                r = kube_config_load_incluster(NULL, &m->kube_config, &error);
+        if (r < 0) {
+                log_error("cannot reach the Kubernetes API: %s%s%s",
+                          path && *path ? path : "in-cluster configuration", error ? ": " : "",
+                          error ?: strerror(-r));
+                free(error);
+                return EXIT_USAGE;
+        }
+        /* Default: the pod's own namespace. Tenants are watched too. */
+        const char *own = getenv("POD_NAMESPACE");
+        if (k->n_namespaces == 0 && k->n_tenants == 0) {
+                own = own && *own ? own : m->kube_config.namespace;
+                if (!own) {
+                        log_error("no namespace to watch: give --namespace, or set POD_NAMESPACE");
+                        return EXIT_USAGE;
+                }
+                k->namespaces[k->n_namespaces++] = (char *) own;
+        }
+        for (size_t i = 0; i < k->n_tenants; i++)
+                k->namespaces[k->n_namespaces++] = k->tenants[i];
+        if (!k->node_name)
+                k->node_name = getenv("NODE_NAME");
+        if ((k->taint || k->condition) && (!k->node_name || !*k->node_name)) {
+                log_error("--remove-startup-taint and --node-condition need --node-name or NODE_NAME");
+                return EXIT_USAGE;
+        }
+
+        double scale = time_scale();
+        r = metrics_new(&m->metrics);
+        if (r < 0)
+                return EXIT_SYNC_INCOMPLETE;
+        declare_metrics(m->metrics);
+        KubeSourceOptions o = {
+                .event = m->event,
+                .config = &m->kube_config,
+                .namespaces = k->namespaces,
+                .n_namespaces = k->n_namespaces,
+                .tenants = k->tenants,
+                .n_tenants = k->n_tenants,
+                .selector = k->selector,
+                .secrets = k->secrets,
+                .node_name = k->node_name,
+                .time_scale = scale,
+                .cache = m->cache,
+                .validate = &m->validate,
+                .metrics = m->metrics,
+                .changed = on_kube_changed,
+                .userdata = m,
+        };
+        r = kube_source_new(&o, &m->kube);
+        if (r >= 0 && (k->taint || k->condition)) {
+                KubeNodeOptions no = {
+                        .event = m->event,
+                        .client = kube_source_client(m->kube),
+                        .node_name = k->node_name,
+                        .taint_key = k->taint,
+                        .condition = k->condition,
+                        .time_scale = scale,
+                };
+                r = kube_node_new(&no, &m->node);
+        }
+        if (r >= 0)
+                r = sd_event_add_time_relative(m->event, &m->metrics_timer, CLOCK_MONOTONIC, 1000000, 0,
+                                               on_metrics_timer, m);
+        if (r >= 0)
+                (void) sd_event_source_set_enabled(m->metrics_timer, SD_EVENT_ON);
+        if (r >= 0 && m->once)
+                r = sd_event_add_time_relative(m->event, &m->once_deadline, CLOCK_MONOTONIC,
+                                               (uint64_t) (60e6 * scale), 0, on_once_deadline, m);
+        if (r < 0) {
+                log_error("cannot set up the Kubernetes source: %s", strerror(-r));
+                return EXIT_SYNC_INCOMPLETE;
+        }
+        const char *listen = k->listen ?: DEFAULT_LISTEN;
+        if (strcmp(listen, "none") != 0 && !m->once) {
+                r = http_server_new(m->event, listen, on_readyz, m->metrics, m, &m->http);
+                if (r < 0) {
+                        log_error("cannot listen on %s: %s", listen, strerror(-r));
+                        return r == -EINVAL ? EXIT_USAGE : EXIT_SYNC_INCOMPLETE;
+                }
+                log_info("serving /readyz, /healthz and /metrics on %s (port %u)", listen,
+                         http_server_port(m->http));
+        }
+        log_info("watching %s%s labeled %s in %zu namespace%s of %s", "configmaps",
+                 k->secrets ? " and secrets" : "", k->selector, k->n_namespaces, k->n_namespaces == 1 ? "" : "s",
+                 m->kube_config.server);
+        r = kube_source_start(m->kube);
+        if (r < 0) {
+                log_error("cannot start watching: %s", strerror(-r));
+                return EXIT_SYNC_INCOMPLETE;
+        }
+        return 0;
+}
+
 static void help(void)
 {
-        printf("Usage: seccompd run --source dir:PATH [OPTIONS...]\n"
+        printf("Usage: seccompd run --source dir:PATH|kube [OPTIONS...]\n"
                "\n"
                "Install the profiles of a source into the kubelet's seccomp directory, atomically and\n"
                "touching only files seccompd wrote, and keep them in sync.\n"
                "\n"
                "Options:\n"
                "     --source dir:PATH       Profiles (*.json) and ConfigMap/Secret manifests (*.yaml)\n"
+               "     --source kube           ConfigMaps (and Secrets) labeled seccompd.io/profile=true\n"
+               "\n"
+               "With --source kube:\n"
+               "     --kubeconfig FILE       Out of cluster (else KUBECONFIG, else the service account)\n"
+               "     --namespace NS          Watch NS (repeatable; default: the pod's namespace)\n"
+               "     --tenant-namespace NS   Watch NS as a tenant: under <root>/NS/, must confine\n"
+               "     --selector SEL          Label selector (default " DEFAULT_SELECTOR ")\n"
+               "     --secrets               Watch Secrets too (needs RBAC on secrets)\n"
+               "     --listen ADDR:PORT      /readyz, /healthz, /metrics (default :9464; none: off)\n"
+               "     --node-name NAME        This node (default $NODE_NAME), for the two below\n"
+               "     --remove-startup-taint KEY  Remove this taint from the node once ready\n"
+               "     --node-condition        Keep a " NODE_CONDITION_TYPE " condition on the node\n"
+               "\n"
+               "Common:\n"
                "     --root DIR              The seccomp directory (default " DEFAULT_ROOT ")\n"
                "     --once                  One full sync, then exit\n"
                "     --runtime RUNTIME       containerd (default) or cri-o: how profiles are validated\n"
@@ -710,7 +1030,23 @@ static void help(void)
 
 int verb_run(int argc, char *argv[])
 {
-        enum { ARG_SOURCE = 0x100, ARG_ROOT, ARG_ONCE, ARG_RUNTIME, ARG_GRACE, ARG_LOG_FORMAT };
+        enum {
+                ARG_SOURCE = 0x100,
+                ARG_ROOT,
+                ARG_ONCE,
+                ARG_RUNTIME,
+                ARG_GRACE,
+                ARG_LOG_FORMAT,
+                ARG_KUBECONFIG,
+                ARG_NAMESPACE,
+                ARG_TENANT,
+                ARG_SELECTOR,
+                ARG_SECRETS,
+                ARG_LISTEN,
+                ARG_NODE_NAME,
+                ARG_TAINT,
+                ARG_CONDITION,
+        };
         static const struct option options[] = {
                 {"help", no_argument, NULL, 'h'},
                 {"source", required_argument, NULL, ARG_SOURCE},
@@ -719,11 +1055,22 @@ int verb_run(int argc, char *argv[])
                 {"runtime", required_argument, NULL, ARG_RUNTIME},
                 {"delete-grace", required_argument, NULL, ARG_GRACE},
                 {"log-format", required_argument, NULL, ARG_LOG_FORMAT},
+                {"kubeconfig", required_argument, NULL, ARG_KUBECONFIG},
+                {"namespace", required_argument, NULL, ARG_NAMESPACE},
+                {"tenant-namespace", required_argument, NULL, ARG_TENANT},
+                {"selector", required_argument, NULL, ARG_SELECTOR},
+                {"secrets", no_argument, NULL, ARG_SECRETS},
+                {"listen", required_argument, NULL, ARG_LISTEN},
+                {"node-name", required_argument, NULL, ARG_NODE_NAME},
+                {"remove-startup-taint", required_argument, NULL, ARG_TAINT},
+                {"node-condition", no_argument, NULL, ARG_CONDITION},
                 {},
         };
         Manager m = {
                 .root_path = DEFAULT_ROOT, .validate = {.runtime = RUNTIME_CONTAINERD}, .need_full = true};
         LogFormat format = LOG_FORMAT_AUTO;
+        KubeArgs k = {.selector = DEFAULT_SELECTOR};
+        bool kube = false;
         int c, rt, r;
 
         optind = 0;
@@ -733,11 +1080,55 @@ int verb_run(int argc, char *argv[])
                         help();
                         return EXIT_OK;
                 case ARG_SOURCE:
+                        if (strcmp(optarg, "kube") == 0) {
+                                kube = true;
+                                break;
+                        }
                         if (strncmp(optarg, "dir:", 4) != 0 || !optarg[4]) {
-                                fprintf(stderr, "seccompd run: --source takes dir:PATH\n");
+                                fprintf(stderr, "seccompd run: --source takes dir:PATH or kube\n");
                                 return EXIT_USAGE;
                         }
                         m.source_dir = optarg + 4;
+                        break;
+                case ARG_KUBECONFIG:
+                        k.kubeconfig = optarg;
+                        break;
+                case ARG_NAMESPACE:
+                case ARG_TENANT: {
+                        const char *why = namespace_invalid(optarg);
+                        if (why) {
+                                fprintf(stderr, "seccompd run: --%s \"%s\": %s\n",
+                                        c == ARG_TENANT ? "tenant-namespace" : "namespace", optarg, why);
+                                return EXIT_USAGE;
+                        }
+                        if (c == ARG_TENANT)
+                                k.tenants[k.n_tenants < ELEMENTSOF(k.tenants) ? k.n_tenants++ : 0] = optarg;
+                        else
+                                k.namespaces[k.n_namespaces < ELEMENTSOF(k.namespaces) ? k.n_namespaces++ : 0] =
+                                        optarg;
+                        if (k.n_tenants == ELEMENTSOF(k.tenants) || k.n_namespaces == ELEMENTSOF(k.namespaces)) {
+                                fprintf(stderr, "seccompd run: at most %zu namespaces\n", ELEMENTSOF(k.tenants) - 1);
+                                return EXIT_USAGE;
+                        }
+                        break;
+                }
+                case ARG_SELECTOR:
+                        k.selector = optarg;
+                        break;
+                case ARG_SECRETS:
+                        k.secrets = true;
+                        break;
+                case ARG_LISTEN:
+                        k.listen = optarg;
+                        break;
+                case ARG_NODE_NAME:
+                        k.node_name = optarg;
+                        break;
+                case ARG_TAINT:
+                        k.taint = optarg;
+                        break;
+                case ARG_CONDITION:
+                        k.condition = true;
                         break;
                 case ARG_ROOT:
                         m.root_path = optarg;
@@ -766,8 +1157,14 @@ int verb_run(int argc, char *argv[])
                 default:
                         return EXIT_USAGE;
                 }
-        if (!m.source_dir || optind != argc) {
-                fprintf(stderr, "seccompd run: --source dir:PATH is required; see 'seccompd run --help'\n");
+        if ((!m.source_dir && !kube) || (m.source_dir && kube) || optind != argc) {
+                fprintf(stderr, "seccompd run: one --source, dir:PATH or kube, is required; see 'seccompd run "
+                                "--help'\n");
+                return EXIT_USAGE;
+        }
+        if (!kube && (k.kubeconfig || k.n_namespaces || k.n_tenants || k.secrets || k.listen || k.taint ||
+                      k.condition || k.node_name)) {
+                fprintf(stderr, "seccompd run: Kubernetes options need --source kube\n");
                 return EXIT_USAGE;
         }
         log_setup(format);
@@ -792,7 +1189,7 @@ int verb_run(int argc, char *argv[])
         if (r < 0)
                 goto finish;
 
-        if (m.once) {
+        if (m.once && !kube) {
                 r = full_sync(&m);
                 r = r < 0 ? EXIT_SYNC_INCOMPLETE : m.last_status;
                 goto finish;
@@ -815,7 +1212,7 @@ int verb_run(int argc, char *argv[])
                 r = sd_event_add_signal(m.event, NULL, SIGINT, NULL, NULL);
         if (r >= 0)
                 r = sd_event_add_signal(m.event, NULL, SIGHUP, on_sighup, &m);
-        if (r >= 0)
+        if (r >= 0 && !kube)
                 r = sd_event_add_inotify(m.event, NULL, m.source_dir, SOURCE_MASK | IN_ONLYDIR,
                                          on_source_inotify, &m);
         if (r < 0) {
@@ -823,13 +1220,26 @@ int verb_run(int argc, char *argv[])
                 r = EXIT_USAGE;
                 goto finish;
         }
-        (void) watch_managed_dirs(&m); /* before the first sync, so its own echoes are recognised */
-        r = schedule_sync(&m);
+        if (kube) {
+                r = setup_kube(&m, &k);
+                if (r != 0)
+                        goto finish;
+        }
+        if (!m.once)
+                (void) watch_managed_dirs(&m); /* before the first sync, so its own echoes are recognised */
+        r = kube ? 0 : schedule_sync(&m);
         if (r >= 0)
                 r = sd_event_loop(m.event);
         (void) sd_notify(false, "STOPPING=1");
-        r = r < 0 ? EXIT_SYNC_INCOMPLETE : EXIT_OK;
+        r = r < 0 ? EXIT_SYNC_INCOMPLETE : m.once ? r : EXIT_OK;
 finish:
+        m.http = http_server_free(m.http);
+        m.node = kube_node_free(m.node);
+        m.kube = kube_source_free(m.kube);
+        m.metrics = metrics_free(m.metrics);
+        m.metrics_timer = sd_event_source_disable_unref(m.metrics_timer);
+        m.once_deadline = sd_event_source_disable_unref(m.once_deadline);
+        kube_config_clear(&m.kube_config);
         m.resync = sd_event_source_disable_unref(m.resync);
         m.grace_timer = sd_event_source_disable_unref(m.grace_timer);
         for (size_t i = 0; i < m.n_watched; i++) {

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The pure parts of the Kubernetes client: the one HTTP-to-errno table and the backoff. The protocol
+ * itself is tested end to end against the test API server (tests/integration/test_kube.py). */
+#include <curl/curl.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "kube/client.h"
+#include "kube/reflector.h"
+
+static int errno_of(long http, int curl)
+{
+        KubeStatus s = {.http = http, .curl = curl, .retry_after = -1};
+        return kube_status_to_errno(&s);
+}
+
+static void test_status_table(void **state)
+{
+        assert_int_equal(errno_of(200, CURLE_OK), 0);
+        assert_int_equal(errno_of(201, CURLE_OK), 0);
+        assert_int_equal(errno_of(200, CURLE_RECV_ERROR), -EIO); /* a stream cut midway */
+        assert_int_equal(errno_of(200, CURLE_OPERATION_TIMEDOUT), -ETIMEDOUT);
+        assert_int_equal(errno_of(401, CURLE_OK), -EACCES);
+        assert_int_equal(errno_of(403, CURLE_OK), -EPERM);
+        assert_int_equal(errno_of(404, CURLE_OK), -ENOENT);
+        assert_int_equal(errno_of(409, CURLE_OK), -EEXIST);
+        assert_int_equal(errno_of(410, CURLE_OK), -ESTALE);
+        assert_int_equal(errno_of(413, CURLE_OK), -EFBIG);
+        assert_int_equal(errno_of(422, CURLE_OK), -EINVAL);
+        assert_int_equal(errno_of(429, CURLE_OK), -EAGAIN);
+        assert_int_equal(errno_of(503, CURLE_OK), -EAGAIN);
+        assert_int_equal(errno_of(504, CURLE_OK), -ETIMEDOUT);
+        assert_int_equal(errno_of(500, CURLE_OK), -EIO);
+        assert_int_equal(errno_of(0, CURLE_COULDNT_CONNECT), -ECONNREFUSED);
+        assert_int_equal(errno_of(0, CURLE_PEER_FAILED_VERIFICATION), -EBADMSG);
+        assert_int_equal(errno_of(0, CURLE_OPERATION_TIMEDOUT), -ETIMEDOUT);
+        assert_int_equal(errno_of(0, CURLE_RECV_ERROR), -EIO);
+}
+
+/* client-go's reflector: 0.8 s doubling to 30 s, each wait in [d, 2d), then [30 s, 60 s) for good;
+ * the sequence starts again once its last start is over 2 minutes old. */
+static void test_backoff(void **state)
+{
+        static const uint64_t expected[] = {800000,   1600000,  3200000,  6400000,
+                                            12800000, 25600000, 30000000, 30000000};
+        KubeBackoff b = {.scale = 1.0};
+        uint64_t now = 1000000000;
+        for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++)
+                assert_int_equal(kube_backoff_next(&b, now + i, 0.0), expected[i]);
+        assert_int_equal(kube_backoff_next(&b, now + 100, 0.999999), 59999970);
+        /* Within 2 minutes of the last reset: still capped. */
+        assert_int_equal(kube_backoff_next(&b, now + 120000000, 0.0), 30000000);
+        /* Beyond: from the start again. */
+        assert_int_equal(kube_backoff_next(&b, now + 120000001, 0.0), 800000);
+        assert_int_equal(kube_backoff_next(&b, now + 120000002, 0.5), 2400000);
+
+        KubeBackoff fast = {.scale = 0.01};
+        assert_int_equal(kube_backoff_next(&fast, now, 0.0), 8000);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_status_table),
+                cmocka_unit_test(test_backoff),
+        };
+        cmocka_set_message_output(CM_OUTPUT_TAP);
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
