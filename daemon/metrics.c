@@ -365,9 +365,12 @@ int metrics_render(const Metrics *m, FILE *f)
                 return -EINVAL;
         for (size_t i = 0; i < m->n_families; i++) {
                 const Family *fam = m->families[i];
-                fprintf(f, "# HELP %s ", fam->name);
-                write_help(f, fam->help);
-                fprintf(f, "\n# TYPE %s %s\n", fam->name, type_name(fam->type));
+                if (*fam->help) {
+                        fprintf(f, "# HELP %s ", fam->name);
+                        write_help(f, fam->help);
+                        fputc('\n', f);
+                }
+                fprintf(f, "# TYPE %s %s\n", fam->name, type_name(fam->type));
                 for (size_t k = 0; k < fam->n_series; k++) {
                         const Series *s = fam->series + k;
                         if (fam->type != METRIC_HISTOGRAM) {

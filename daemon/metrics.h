@@ -28,7 +28,8 @@ int metrics_declare(Metrics *m, const char *name, MetricType type, const char *h
                     size_t n_buckets);
 
 /* labels: NULL or "" for none. -ENOENT for an undeclared name, -EINVAL for the wrong type, a label
- * string that is not name="value",... (or names "le" on a histogram), a negative or NaN increment.
+ * string that is not name="value",... (or names "le" on a histogram, or is longer than 2048 bytes), a
+ * negative or NaN increment.
  * An update beyond the bound is dropped, counted, and returns 0: a metric never fails the operation
  * it measures. */
 int metrics_add(Metrics *m, const char *name, const char *labels, double v);     /* counter */
@@ -42,5 +43,6 @@ int metrics_observe(Metrics *m, const char *name, const char *labels, double v);
 int metrics_label_escape(const char *value, char *buf, size_t size);
 
 /* The text exposition format 0.0.4: HELP and TYPE per family, families in declaration order, label
- * sets in first-use order; histograms as _bucket{le=...} (cumulative), _sum and _count. */
+ * sets in first-use order; histograms as _bucket{le=...} (cumulative), _sum and _count. A family
+ * declared with no help text has no HELP line. */
 int metrics_render(const Metrics *m, FILE *f);
