@@ -8,8 +8,9 @@
 
 /* The daemon's HTTP endpoints, served by libmicrohttpd from the sd-event loop thread (no threads of
  * its own): /healthz answers 200 "ok" whenever the loop runs (so it proves exactly that), /readyz
- * asks the daemon, /metrics renders the registry. Anything else is 404; methods other than GET and
- * HEAD are 405. Connections and their memory are bounded. */
+ * asks the daemon, /metrics renders the registry. Any other path is 404; on these three, methods
+ * other than GET and HEAD are 405 with "Allow: GET, HEAD". No request body is read: a request that
+ * has one is answered and its connection closed. Connections and their memory are bounded. */
 typedef struct HttpServer HttpServer;
 
 /* Whether the node is ready; when not, *ret_reason (malloc'd, may stay NULL) says why, and is sent
