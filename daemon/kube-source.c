@@ -128,8 +128,8 @@ static char *problems_text(const Verdict *v)
                 const Diagnostic *d = v->diagnostics.items + i;
                 if (d->severity != SEVERITY_ERROR)
                         continue;
-                fprintf(f, "%s%s%s: %s [%s]", len > 0 || ftell(f) > 0 ? "; " : "", d->path,
-                        *d->path ? "" : "(document)", d->message, diag_code_to_string(d->code));
+                /* The message names the field already. */
+                fprintf(f, "%s%s [%s]", ftell(f) > 0 ? "; " : "", d->message, diag_code_to_string(d->code));
         }
         fclose(f);
         return text;
@@ -596,6 +596,8 @@ static void post_event(KubeSource *s, const KubeObject *o, const KubeProfile *p,
         kube_event_name(&ref, p->key, reason, p->hash, name);
         if (event_remembered(s, name))
                 return;
+        /* Logged here, once per version, like the Event: every sync sees the same rejection again. */
+        log_profile(LOG_WARNING, p->path, p->origin, "%s", message);
         free(s->events_sent[s->events_next]);
         s->events_sent[s->events_next] = strdup(name);
         s->events_next = (s->events_next + 1) % EVENTS_REMEMBERED;

@@ -608,6 +608,8 @@ static int full_sync(Manager *m)
                                             : "invalid update rejected; the last good profile stays");
                         break;
                 case SYNC_CONFLICT:
+                        if (m->kube)
+                                break; /* logged once per version with its Event */
                         log_profile(LOG_WARNING, e->path, e->origin, "conflict: %s; left alone",
                                     e->reason ?: "");
                         break;
