@@ -546,6 +546,9 @@ static int full_sync(Manager *m)
 
         m->syncs++;
         r = m->kube ? read_kube(m, &in) : read_source(m, &in);
+        size_t n_fresh = in.fresh.n;
+        for (size_t i = 0; m->kube && i < in.n; i++)
+                n_fresh += !in.set[i].trusted;
         if (r < 0) {
                 sync_input_clear(&in);
                 return r;
@@ -668,6 +671,10 @@ static int full_sync(Manager *m)
 finish:
         sync_input_clear(&in);
         sync_result_clear(&res);
+        /* A sync that read many profiles leaves free chunks all over the heap, not only at its top
+         * (the Kubernetes source parses whole list pages): hand their pages back. */
+        if (n_fresh > 16)
+                (void) malloc_trim(0);
         return 0;
 }
 
