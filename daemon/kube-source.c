@@ -520,8 +520,10 @@ int kube_source_desired(KubeSource *s, const DesiredProfile **ret_set, size_t *r
         size_t n = 0;
         if (!order)
                 return -ENOMEM;
-        memcpy(order, s->objects, s->n_objects * sizeof(KubeObject *));
-        qsort(order, s->n_objects, sizeof(KubeObject *), compare_age);
+        if (s->n_objects > 0) {
+                memcpy(order, s->objects, s->n_objects * sizeof(KubeObject *));
+                qsort(order, s->n_objects, sizeof(KubeObject *), compare_age);
+        }
         for (size_t i = 0; i < s->n_objects; i++)
                 n += order[i]->n;
         DesiredProfile *set = realloc(s->set, (n + 1) * sizeof(DesiredProfile));
@@ -620,6 +622,7 @@ static void post_event(KubeSource *s, const KubeObject *o, const KubeProfile *p,
                         .timeout_usec = (uint64_t) (60e6 * s->o.time_scale),
                         .on_done = on_event_posted,
                         .userdata = copy,
+                        .destroy = free,
                 };
                 if (kube_request_start(s->client, &ro, NULL) >= 0)
                         copy = NULL;

@@ -484,7 +484,8 @@ static int read_kube(Manager *m, SyncInput *in)
         in->file_index = malloc((n + 1) * sizeof(size_t));
         if (!in->set || !in->fresh_index || !in->file_index)
                 return -ENOMEM;
-        memcpy(in->set, set, n * sizeof(DesiredProfile));
+        if (n > 0)
+                memcpy(in->set, set, n * sizeof(DesiredProfile));
         for (size_t i = 0; i < n; i++)
                 in->fresh_index[i] = in->file_index[i] = SIZE_MAX;
         in->n = in->allocated = n;

@@ -35,6 +35,7 @@ struct KubeRequest {
         char *buf; /* the collected body, or an error body of a stream */
         size_t len, allocated, max;
         int error; /* set by the data callback or a bound */
+        bool done; /* on_done was called: it owned userdata */
         int retry_after;
         char curl_error[CURL_ERROR_SIZE];
 };
@@ -101,6 +102,8 @@ static void request_free(KubeRequest *r)
         if (!r)
                 return;
         KubeClient *c = r->client;
+        if (!r->done && r->o.destroy)
+                r->o.destroy(r->o.userdata);
         if (r->easy) {
                 (void) curl_multi_remove_handle(c->multi, r->easy);
                 curl_easy_cleanup(r->easy);
@@ -163,6 +166,7 @@ static void request_finish(KubeRequest *r, CURLcode code)
         c->stats.by_class[http >= 200 && http < 600 ? http / 100 : 0]++;
 
         int error = r->error < 0 ? r->error : kube_status_to_errno(&s);
+        r->done = true;
         if (r->o.on_done)
                 r->o.on_done(r, error, &s, success && !r->o.on_data ? r->buf : NULL,
                              success && !r->o.on_data ? r->len : 0, r->o.userdata);
@@ -375,6 +379,13 @@ static int dup_option(const char *in, const char **out)
         return *out ? 0 : -ENOMEM;
 }
 
+/* A request that could not start: the caller keeps its userdata. */
+static void start_failed(KubeRequest *r)
+{
+        r->done = true;
+        request_free(r);
+}
+
 int kube_request_start(KubeClient *c, const KubeRequestOptions *o, KubeRequest **ret)
 {
         KubeRequest *r = calloc(1, sizeof(KubeRequest));
@@ -391,6 +402,7 @@ int kube_request_start(KubeClient *c, const KubeRequestOptions *o, KubeRequest *
                 .on_data = o->on_data,
                 .on_done = o->on_done,
                 .userdata = o->userdata,
+                .destroy = o->destroy,
         };
         r->max = o->max_body;
         r->retry_after = -1;
@@ -401,7 +413,7 @@ int kube_request_start(KubeClient *c, const KubeRequestOptions *o, KubeRequest *
         if (dup_option(o->path, &r->o.path) < 0 || dup_option(o->method ?: "GET", &r->o.method) < 0 ||
             dup_option(o->body, &r->o.body) < 0 || dup_option(o->content_type, &r->o.content_type) < 0 ||
             asprintf(&url, "%s%s", c->config->server, o->path) < 0) {
-                request_free(r);
+                start_failed(r);
                 return -ENOMEM;
         }
 
@@ -416,11 +428,11 @@ int kube_request_start(KubeClient *c, const KubeRequestOptions *o, KubeRequest *
         } else if (k < 0)
                 c->stats.token_read_failures++;
         if (c->token && asprintf(&auth, "Authorization: Bearer %s", c->token) < 0) {
-                request_free(r);
+                start_failed(r);
                 return -ENOMEM;
         }
         if (o->content_type && asprintf(&type, "Content-Type: %s", o->content_type) < 0) {
-                request_free(r);
+                start_failed(r);
                 return -ENOMEM;
         }
 
@@ -433,7 +445,7 @@ int kube_request_start(KubeClient *c, const KubeRequestOptions *o, KubeRequest *
                 explicit_bzero(auth, strlen(auth));
         if (!h || !(r->easy = curl_easy_init())) {
                 curl_slist_free_all(h);
-                request_free(r);
+                start_failed(r);
                 return -ENOMEM;
         }
         r->headers = h;
@@ -463,7 +475,7 @@ int kube_request_start(KubeClient *c, const KubeRequestOptions *o, KubeRequest *
                 ok = curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long) strlen(r->o.body)) == CURLE_OK &&
                      curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->o.body) == CURLE_OK;
         if (!ok || curl_multi_add_handle(c->multi, e) != CURLM_OK) {
-                request_free(r);
+                start_failed(r);
                 return -EIO;
         }
         c->stats.requests++;

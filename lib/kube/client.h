@@ -52,6 +52,9 @@ typedef struct KubeRequestOptions {
         KubeDataFn on_data;       /* non-NULL: stream, nothing collected */
         KubeDoneFn on_done;
         void *userdata;
+        /* Frees userdata when the request ends without on_done (cancelled, or the client freed with
+         * it in flight); with on_done, userdata is on_done's to free. May be NULL. */
+        void (*destroy)(void *userdata);
 } KubeRequestOptions;
 
 int kube_client_new(sd_event *event, const KubeConfig *config, KubeClient **ret);
