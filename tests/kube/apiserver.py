@@ -672,7 +672,12 @@ current-context: fake
                         return
                     with api._lock:
                         api._conns.add(tls)
-                    Handler(tls, client_address, self, api)
+                    try:
+                        Handler(tls, client_address, self, api)
+                    finally:
+                        with api._lock:
+                            api._conns.discard(tls)
+                        tls.close()
                 finally:
                     with api._lock:
                         api._conns.discard(request)
@@ -1198,6 +1203,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             body = self._read_chunked()
+            if body is None:
+                return self._send_error(ApiError(413, "RequestEntityTooLarge",
+                                                 f"Request entity too large: limit is {MAX_BODY}"))
         req["user"] = user = self._user()
         f = api._take_faults(req, {"status", "apf", "reset", "hang", "continue_expired"}, many=False)
         if f:
@@ -1229,16 +1237,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self._send_error(e)
 
     def _read_chunked(self):
-        out = b""
+        """A chunked body; None when it exceeds MAX_BODY (the rest is drained so the client sees the 413)."""
+        out, size = [], 0
         while True:
             n = int(self.rfile.readline().split(b";")[0].strip(), 16)
             if n == 0:
                 self.rfile.readline()
-                return out
-            out += self.rfile.read(n)
+                return b"".join(out) if size <= MAX_BODY else None
+            data = self.rfile.read(n)
+            size += n
+            if size <= MAX_BODY:
+                out.append(data)
             self.rfile.readline()
-            if len(out) > MAX_BODY:
-                raise ApiError(413, "RequestEntityTooLarge", f"Request entity too large: limit is {MAX_BODY}")
 
     def _request_fault(self, f):
         p, kind = f["params"], f["kind"]
