@@ -10,10 +10,12 @@ import http.client
 import json
 import os
 import shutil
+import socket
 import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -88,7 +90,11 @@ class Base(unittest.TestCase):
         p = subprocess.Popen([KUBECTL, "--kubeconfig", self.kc, "--cache-dir", self.cache, "-n", self.ns, "get",
                               "configmaps", "-w", "--output-watch-events", "-o", "json", *args],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.addCleanup(lambda: p.poll() is None and p.kill())
+        def cleanup():
+            if p.poll() is None:
+                p.kill()
+            p.communicate()
+        self.addCleanup(cleanup)
         try:
             self.srv.wait_for_request(lambda r: r["watch"] and r["namespace"] == self.ns and r["status"] == 200
                                       and self.srv.requests.index(r) >= seen, timeout=15)
@@ -105,9 +111,9 @@ class Base(unittest.TestCase):
         return decode_stream(out)
 
     # raw HTTP, for what kubectl cannot show
-    def http(self, method, path, body=None, headers=None):
+    def http(self, method, path, body=None, headers=None, timeout=20):
         ctx = ssl.create_default_context(cafile=self.srv.ca_file)
-        c = http.client.HTTPSConnection("127.0.0.1", self.srv.port, context=ctx, timeout=20)
+        c = http.client.HTTPSConnection("127.0.0.1", self.srv.port, context=ctx, timeout=timeout)
         h = {"Authorization": f"Bearer {self.srv.token}"}
         h.update(headers or {})
         self.addCleanup(c.close)
@@ -388,10 +394,40 @@ class Retries(Base):
         self.srv.fault("status", resource="configmaps", watch=True, code=410)
         p = self.kubectl("get", "configmaps", "-w", "-o", "name", ok=False)
         self.assertIn("Error from server (Expired)", p.stderr)
-        # Go's transport retries an idempotent request once on a reused connection: reset every attempt
-        self.srv.fault("reset", resource="configmaps", watch=False, times=None)
-        p = self.kubectl("get", "configmaps", "-o", "name", ok=False)
-        self.assertIn("connection reset by peer", p.stderr)
+        # client-go retries a GET after a connection reset (1 s apart): three resets, then the answer
+        self.srv.fault("reset", resource="configmaps", watch=False, times=3)
+        seen = len(self.srv.requests)
+        self.kubectl("get", "configmaps", "-o", "name")
+        self.assertEqual([r["status"] for r in self.srv.requests[seen:] if r["resource"] == "configmaps"],
+                         ["reset", "reset", "reset", 200])
+
+    def test_restart_refuses_then_429_then_serves(self):
+        self.srv.apply(cm("a", self.ns, {}))
+        w = self.start_watch()
+        seen = len(self.srv.requests)
+        t = threading.Thread(target=self.srv.restart, kwargs={"down": 1.5, "unready": 2})
+        t.start()
+        w.communicate(timeout=10)
+        self.assertEqual(w.returncode, 0)  # the watch ended cleanly
+        with self.assertRaises(ConnectionRefusedError):  # down: the watch ended after the listener closed
+            socket.create_connection(("127.0.0.1", self.srv.port), timeout=5).close()
+        t.join()
+        self.assertEqual(self.kubectl("get", "configmaps", "-o", "name").stdout, "configmap/a\n")
+        self.assertEqual([r["status"] for r in self.srv.requests[seen:] if r["resource"] == "configmaps"],
+                         [429, 429, 200])
+
+    def test_half_open(self):
+        """The server keeps the socket and sends nothing: only a client-side deadline ends it."""
+        self.srv.apply(cm("a", self.ns, {}))
+        self.srv.fault("hang", resource="configmaps", watch=True, namespace=self.ns, after=1)
+        r = self.http("GET", f"/api/v1/namespaces/{self.ns}/configmaps?watch=1&resourceVersion=0", timeout=1)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(json.loads(r.readline())["type"], "ADDED")
+        with self.assertRaises(TimeoutError):
+            r.readline()
+        self.srv.fault("hang", resource="configmaps", watch=False, namespace=self.ns)
+        p = self.kubectl("get", "configmaps", "--request-timeout=1", ok=False)
+        self.assertIn("context deadline exceeded", p.stderr)
 
 
 class Watch(Base):
@@ -437,6 +473,7 @@ class Watch(Base):
                 self.srv.apply(cm("a", self.ns, dict(data, i=str(i)), {"l": "1"}))
             self.srv.delete("ConfigMap", self.ns, "a")
             ev = self.finish_watch(w)
+            self.assertEqual(self.srv.faults, [])  # the fault shaped this watch
             for e in ev:
                 for k in ("resourceVersion", "uid", "creationTimestamp"):
                     e["object"]["metadata"].pop(k)

@@ -21,6 +21,7 @@ Usage
                                         #   subresource, headers}]
     srv.count(method=None, resource=None, watch=None, status=None, path=None)
     srv.wait_for_request(pred, timeout) -> request dict   (raises TimeoutError)
+    srv.faults, srv.clear_faults()      # the faults still queued; drop them
     srv.close_watches()                 # end every open watch cleanly (after the events already queued)
     srv.restart(expire_history=True, down=0.0, unready=0)
     srv.stop()
@@ -711,7 +712,7 @@ current-context: fake
                 self._history.clear()
                 self._compacted = self._rv + 1
             for _ in range(unready):
-                self._faults.append({"kind": "status", "times": 1, "filters": {},
+                self._faults.append({"kind": "status", "times": 1, "filters": {"cached": True},
                                      "params": {"code": 429, "retry_after": 1,
                                                 "message": "storage is (re)initializing"}})
         if down:
@@ -748,6 +749,12 @@ current-context: fake
         with self._lock:
             self._faults.append(f)
         return f
+
+    @property
+    def faults(self):
+        """The faults still queued (consumed ones are gone)."""
+        with self._lock:
+            return [dict(f) for f in self._faults]
 
     def clear_faults(self):
         with self._lock:
@@ -1194,7 +1201,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 name = None
         self.req = req = {"method": self.command, "path": u.path, "query": query, "status": None, "watch": watch,
                           "user": None, "resource": (res + "/" + sub) if res and sub else res, "namespace": ns,
-                          "name": name, "subresource": sub, "group": group, "res": res, "headers": dict(self.headers.items())}
+                          "name": name, "subresource": sub, "group": group, "res": res, "cached": bool(res), "headers": dict(self.headers.items())}
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY:
             self.close_connection = True
