@@ -427,7 +427,7 @@ class Retries(Base):
             r.readline()
         self.srv.fault("hang", resource="configmaps", watch=False, namespace=self.ns)
         p = self.kubectl("get", "configmaps", "--request-timeout=1", ok=False)
-        self.assertIn("context deadline exceeded", p.stderr)
+        self.assertRegex(p.stderr, r"context deadline exceeded|Client\.Timeout exceeded while awaiting headers")
 
 
 class Watch(Base):

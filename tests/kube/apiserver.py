@@ -694,7 +694,10 @@ current-context: fake
             self._httpd.server_close()
             self._httpd = None
         self.close_watches()
-        with self._lock:
+        deadline = time.monotonic() + 2
+        with self._lock:  # let the watches write their terminating chunk before the sockets go
+            while self._watchers and time.monotonic() < deadline:
+                self._cond.wait(deadline - time.monotonic())
             conns = list(self._conns)
         for c in conns:
             try:
@@ -1637,6 +1640,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         finally:
             with api._lock:
                 api._watchers.discard(w)
+                api._cond.notify_all()
 
     def _convert(self, ev, labels, fields, group, res):
         rv, typ, new, old = ev
@@ -1722,6 +1726,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 elif fk == "reset":
                     self._reset()
                 elif fk == "hang":
+                    with api._lock:  # a half-open stream is not a watch a restart could end
+                        api._watchers.discard(w)
+                        api._cond.notify_all()
                     self._hang()
             if initial_left == 0:
                 initial_left = -1
