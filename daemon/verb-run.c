@@ -901,7 +901,8 @@ static double time_scale(void)
         return v;
 }
 
-static int setup_kube(Manager *m, KubeArgs *k)
+/* Before anything touches the node: a configuration seccompd cannot use is a usage error. */
+static int configure_kube(Manager *m, KubeArgs *k)
 {
         char *error = NULL;
         const char *path = k->kubeconfig ?: getenv("KUBECONFIG");
@@ -912,9 +913,7 @@ static int setup_kube(Manager *m, KubeArgs *k)
         else
                 r = kube_config_load_incluster(NULL, &m->kube_config, &error);
         if (r < 0) {
-                log_error("cannot reach the Kubernetes API: %s%s%s",
-                          path && *path ? path : "in-cluster configuration", error ? ": " : "",
-                          error ?: strerror(-r));
+                log_error("cannot use the Kubernetes API: %s", error ?: strerror(-r));
                 free(error);
                 return EXIT_USAGE;
         }
@@ -936,7 +935,12 @@ static int setup_kube(Manager *m, KubeArgs *k)
                 log_error("--remove-startup-taint and --node-condition need --node-name or NODE_NAME");
                 return EXIT_USAGE;
         }
+        return 0;
+}
 
+static int setup_kube(Manager *m, KubeArgs *k)
+{
+        int r;
         double scale = time_scale();
         r = metrics_new(&m->metrics);
         if (r < 0)
@@ -1178,6 +1182,13 @@ int verb_run(int argc, char *argv[])
                 return EXIT_USAGE;
         }
         log_setup(format);
+        if (kube) {
+                r = configure_kube(&m, &k);
+                if (r != 0) {
+                        kube_config_clear(&m.kube_config);
+                        return r;
+                }
+        }
         /* A sync reads and parses every profile, then lets go: with glibc's defaults those transient
          * buffers keep the heap at its high-water mark. Large ones are mapped and unmapped instead, and
          * free memory is returned early, so steady memory is what the daemon really holds. */

@@ -156,7 +156,13 @@ data: {x.json: '{}'}
 
     def test_usage_errors_exit_2(self):
         self.assertEqual(subprocess.run([SECCOMPD, "run", "--once"], capture_output=True).returncode, 2)
-        self.assertEqual(subprocess.run([SECCOMPD, "run", "--source", "kube", "--once"], capture_output=True).returncode, 2)
+        # Not in a cluster and no kubeconfig: said so, before anything on the node is touched.
+        r = subprocess.run([SECCOMPD, "run", "--source", "kube", "--once", "--root", f"{self.tmp}/kube-root"],
+                           capture_output=True, text=True, env={k: v for k, v in os.environ.items()
+                                                                if not k.startswith("KUBE")})
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("not running in a cluster", r.stderr)
+        self.assertFalse(os.path.exists(f"{self.tmp}/kube-root"))
         self.assertEqual(subprocess.run([SECCOMPD, "run", "--source", f"dir:{self.src}", "--delete-grace", "soon"],
                                         capture_output=True).returncode, 2)
 
