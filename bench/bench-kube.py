@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """seccompd run --source kube, measured against the test API server on loopback (tests/kube):
 
-- propagation: the server sends a watch event for a ConfigMap update -> the target file is renamed
-  (seen with inotify), over UPDATES updates of a small profile, each from an idle daemon;
+- propagation: the server has written a watch event for a ConfigMap update to its socket -> the target
+  file is renamed (seen with inotify), over UPDATES updates of a small profile, each from an idle
+  daemon; also from the update's start, with the test server's own (Python) work;
 - cold start: 100 ConfigMaps holding 500 distinct profiles -> READY=1 with every file on disk;
 - steady memory after the sync (RssAnon, VmRSS, PSS);
 - requests per hour in steady state, simulated: protocol timers compressed 100 times
@@ -107,11 +108,13 @@ def propagation(srv, d, root):
     assert libc.inotify_add_watch(fd, root.encode(), IN_MOVED_TO) >= 0
     small = {"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read", "write", "exit_group"],
                                                               "action": "SCMP_ACT_ALLOW"}]}
-    lat = []
+    lat, whole = [], []
+    srv.record_sent = True
     for i in range(UPDATES):
         small["syscalls"][0]["names"][0] = "read" if i % 2 else "pread64"
         body = json.dumps(small) + " " * i  # distinct bytes: validated afresh each time
-        t0 = time.monotonic()
+        srv.sent.clear()
+        t_apply = time.monotonic()
         srv.apply(configmap("update", {"update.json": body}))  # stores, then queues the watch event
         while True:
             buf = os.read(fd, 4096)
@@ -123,11 +126,18 @@ def propagation(srv, d, root):
                 off += 16 + length
             if hit:
                 break
-        lat.append((time.monotonic() - t0) * 1000)
+        t1 = time.monotonic()
+        # From the moment the server wrote the event to its socket (the server records it; a Python
+        # thread of ours, so that moment is after the write returned, never before).
+        sent = [t for t, data in srv.sent if b'"update"' in data]
+        lat.append((t1 - sent[0]) * 1000)
+        whole.append((t1 - t_apply) * 1000)
         d.wait_sync()
+    srv.record_sent = False
     os.close(fd)
     lat.sort()
-    return lat, small
+    whole.sort()
+    return lat, whole, small
 
 
 def kubectl_loop(srv, kubeconfig, tmp, iterations=10):
@@ -167,16 +177,18 @@ def main():
             data[f"p{i:03}.json"] = profiles[i % len(profiles)] + "\n" + " " * (i // len(profiles))
         srv.apply(configmap(f"cm{c:03}", data))
 
-    cold, mem, p50, p99, steady = [], [], [], [], []
+    cold, mem, p50, p99, w50, w99 = [], [], [], [], [], []
     for run in range(RUNS):
         root = f"{tmp}/root{run}"
         d = Daemon(kubeconfig, root)
         cold.append(d.ready)
         assert len([n for n in os.listdir(root) if n.endswith(".json")]) == 500
         mem.append(d.memory())
-        lat, small = propagation(srv, d, root)
+        lat, whole, small = propagation(srv, d, root)
         p50.append(lat[len(lat) // 2])
         p99.append(lat[int(len(lat) * 0.99)])
+        w50.append(whole[len(whole) // 2])
+        w99.append(whole[int(len(whole) * 0.99)])
         d.stop()
         srv.delete("ConfigMap", "default", "update")
 
@@ -221,13 +233,15 @@ def main():
           f" (p99 per run: {', '.join(f'{x:.2f}' for x in p99)})")
     print(f"  target p99 <= validate + 5 ms = {target:.2f} ms (validate in-process {validate:.2f} ms): "
           f"{'met' if statistics.median(p99) <= target else 'NOT met'}")
+    print(f"  including the test server's own work (apply -> stored -> event encoded, in Python): "
+          f"p50 {statistics.median(w50):.2f} ms, p99 {statistics.median(w99):.2f} ms")
     print(f"steady memory: RssAnon {anon / 1024:.2f} MiB (target <= 4), VmRSS {rss / 1024:.1f} MiB, "
           f"PSS {pss / 1024:.1f} MiB")
     print(f"steady state: {watches + lists:.1f} requests per hour ({watches:.1f} watches, {lists:.1f} lists)")
     print()
     print(f"{'':34}{'seccompd':>18}{'kubectl loop (10 s)':>24}")
     print(f"{'propagation p50':34}{statistics.median(p50):>15.2f} ms{5000 + loop_time * 1000:>21.0f} ms")
-    print(f"{'propagation worst':34}{max(p99):>15.2f} ms{10000 + loop_time * 1000:>21.0f} ms")
+    print(f"{'propagation p99':34}{statistics.median(p99):>15.2f} ms{9900 + loop_time * 1000:>21.0f} ms")
     print(f"{'requests per hour':34}{watches + lists:>18.1f}{3600 / 10 * loop_reqs:>24.0f}")
     print(f"{'memory':34}{anon / 1024:>11.2f} MiB anon{loop_rss / 1024:>14.1f} MiB peak RSS")
     print(f"{'CPU per hour, steady':34}{'(event-driven)':>18}{360 * loop_cpu:>22.1f} s")

@@ -33,8 +33,8 @@ struct KubeNode {
 
         bool ready, have_state;
         char *reason, *message;
-        bool taint_done;      /* removed, or found absent after we were ready */
-        int condition_done;   /* the status last written: 1 true, 0 false, -1 not yet */
+        bool taint_done;    /* removed, or found absent after we were ready */
+        int condition_done; /* the status last written: 1 true, 0 false, -1 not yet */
 };
 
 static void advance(KubeNode *n);
@@ -80,9 +80,9 @@ static void on_patched(KubeRequest *req, int error, const KubeStatus *st, const 
                 }
         }
         if (error < 0) {
-                log_warning("cannot %s node %s: %s%s%s", step == STEP_TAINT ? "remove the startup taint from"
-                                                                            : "set the " NODE_CONDITION_TYPE
-                                                                              " condition on",
+                log_warning("cannot %s node %s: %s%s%s",
+                            step == STEP_TAINT ? "remove the startup taint from"
+                                               : "set the " NODE_CONDITION_TYPE " condition on",
                             n->node_name, strerror(-error), st->message ? ": " : "", st->message ?: "");
                 retry_after(n, ERROR_RETRY_USEC);
                 return;

@@ -15,7 +15,7 @@
 
 /* Events already sent (or known to exist): a bounded ring, so a bad profile is reported once per
  * version, not on every sync. The name is deterministic, so other nodes' 409s do the rest. */
-#define EVENTS_REMEMBERED 512
+#define EVENTS_REMEMBERED  512
 #define EVENT_PROBLEMS_MAX 1024
 
 typedef struct KubeProfile {
@@ -113,7 +113,8 @@ static const char *meta_string(json_t *obj, const char *field)
 
 static const char *annotation(json_t *obj, const char *key)
 {
-        return json_string_value(json_object_get(json_object_get(json_object_get(obj, "metadata"), "annotations"), key));
+        return json_string_value(
+                json_object_get(json_object_get(json_object_get(obj, "metadata"), "annotations"), key));
 }
 
 /* Joined diagnostics for an Event, cut to its size. */
@@ -136,9 +137,9 @@ static char *problems_text(const Verdict *v)
 }
 
 /* One key of one object: decoded, hashed and validated now; logged once per version. */
-static int profile_read(KubeSource *s, KubeObject *o, const KubeProfile *old, size_t n_old, const char *field,
-                        const char *key, const char *value, bool base64, const char *dir, bool tenant,
-                        bool adopt, KubeProfile *ret)
+static int profile_read(KubeSource *s, KubeObject *o, const KubeProfile *old, size_t n_old,
+                        const char *field, const char *key, const char *value, bool base64, const char *dir,
+                        bool tenant, bool adopt, KubeProfile *ret)
 {
         _cleanup_free_ char *path = NULL, *origin = NULL;
         char *bytes = NULL;
@@ -233,8 +234,8 @@ done:
         return 1;
 }
 
-static int object_read_field(KubeSource *s, KubeObject *o, const KubeObject *old, json_t *obj, const char *field,
-                             bool base64, const char *dir, bool tenant, bool adopt)
+static int object_read_field(KubeSource *s, KubeObject *o, const KubeObject *old, json_t *obj,
+                             const char *field, bool base64, const char *dir, bool tenant, bool adopt)
 {
         json_t *data = json_object_get(obj, field);
         const char *key;
@@ -242,11 +243,12 @@ static int object_read_field(KubeSource *s, KubeObject *o, const KubeObject *old
         if (!data)
                 return 0;
         if (!json_is_object(data)) {
-                log_profile(LOG_ERR, NULL, o->name, "%s %s/%s: %s is not a map", o->kind, o->namespace, o->name,
-                            field);
+                log_profile(LOG_ERR, NULL, o->name, "%s %s/%s: %s is not a map", o->kind, o->namespace,
+                            o->name, field);
                 return 0;
         }
-        json_object_foreach (data, key, value) {
+        json_object_foreach(data, key, value)
+        {
                 if (!json_is_string(value))
                         continue;
                 KubeProfile *p = realloc(o->profiles, (o->n + 1) * sizeof(KubeProfile));
@@ -275,7 +277,8 @@ static void object_upsert(KubeSource *s, KubeReflector *owner, json_t *obj)
                    *ns = meta_string(obj, "namespace"), *rv = meta_string(obj, "resourceVersion");
         bool found;
         if (!uid || !name || !ns) {
-                log_warning("a %s object without uid, name or namespace: ignored", kube_reflector_resource(owner));
+                log_warning("a %s object without uid, name or namespace: ignored",
+                            kube_reflector_resource(owner));
                 return;
         }
         size_t at = object_position(s, uid, &found);
@@ -300,8 +303,9 @@ static void object_upsert(KubeSource *s, KubeReflector *owner, json_t *obj)
         if (dir && !*dir)
                 dir = NULL;
         if ((why = profile_directory_invalid(dir))) {
-                log_profile(LOG_ERR, NULL, NULL, "%s %s/%s: annotation %s \"%s\": %s; no profile of it is used",
-                            o->kind, ns, name, ANNOTATION_DIRECTORY, dir, why);
+                log_profile(LOG_ERR, NULL, NULL,
+                            "%s %s/%s: annotation %s \"%s\": %s; no profile of it is used", o->kind, ns,
+                            name, ANNOTATION_DIRECTORY, dir, why);
         } else if (!tenant && dir && is_tenant(s, strndupa(dir, strcspn(dir, "/")))) {
                 /* An admin object may not write into a tenant's directory, nor a tenant into another's:
                  * tenants are forced under their own namespace, admins kept out of all of them. */
@@ -313,7 +317,8 @@ static void object_upsert(KubeSource *s, KubeReflector *owner, json_t *obj)
                 bool take = adopt && strcmp(adopt, "true") == 0;
                 bool secret = is_secret(owner);
                 if (object_read_field(s, o, old, obj, "data", secret, dir, tenant, take) < 0 ||
-                    (!secret && object_read_field(s, o, old, obj, "binaryData", true, dir, tenant, take) < 0))
+                    (!secret &&
+                     object_read_field(s, o, old, obj, "binaryData", true, dir, tenant, take) < 0))
                         goto oom;
         }
         if (old) {
@@ -380,13 +385,13 @@ static void on_list_end(KubeReflector *r, bool complete, void *userdata)
 
 static const char *verb_resource_error(int error)
 {
-        return error == -EACCES ? "unauthorized (401): the token was refused"
+        return error == -EACCES  ? "unauthorized (401): the token was refused"
                : error == -EPERM ? "forbidden (403)"
                                  : NULL;
 }
 
-static void on_problem(KubeReflector *r, const char *verb, int error, const KubeStatus *st, const char *detail,
-                       void *userdata)
+static void on_problem(KubeReflector *r, const char *verb, int error, const KubeStatus *st,
+                       const char *detail, void *userdata)
 {
         KubeSource *s = userdata;
         const char *res = kube_reflector_resource(r), *ns = kube_reflector_namespace(r);
@@ -398,14 +403,14 @@ static void on_problem(KubeReflector *r, const char *verb, int error, const Kube
                 return;
         }
         if (s->o.metrics) {
-                (void) snprintf(labels, sizeof(labels), "verb=\"%s\",resource=\"%s\",code=\"%ld\"", verb, res,
-                                st ? st->http : 0L);
+                (void) snprintf(labels, sizeof(labels), "verb=\"%s\",resource=\"%s\",code=\"%ld\"", verb,
+                                res, st ? st->http : 0L);
                 (void) metrics_add(s->o.metrics, "seccompd_kube_errors_total", labels, 1);
         }
         const char *auth = verb_resource_error(error);
-        log_profile(auth ? LOG_ERR : LOG_WARNING, NULL, NULL, "%s %s in namespace %s: %s%s%s%s%s", verb, res, ns,
-                    auth ?: strerror(-error), st && st->message ? ": " : "", st && st->message ? st->message : "",
-                    detail ? "; " : "", detail ?: "");
+        log_profile(auth ? LOG_ERR : LOG_WARNING, NULL, NULL, "%s %s in namespace %s: %s%s%s%s%s", verb, res,
+                    ns, auth ?: strerror(-error), st && st->message ? ": " : "",
+                    st && st->message ? st->message : "", detail ? "; " : "", detail ?: "");
         if (auth)
                 s->o.changed(s->o.userdata);
 }
@@ -584,16 +589,19 @@ static void on_event_posted(KubeRequest *req, int error, const KubeStatus *st, c
         char *name = userdata;
         /* 409: another node reported the same thing first, which is the point of the name. */
         if (error < 0 && error != -EEXIST)
-                log_warning("cannot create Event %s: %s%s%s", name, strerror(-error), st->message ? ": " : "",
-                            st->message ?: "");
+                log_warning("cannot create Event %s: %s%s%s", name, strerror(-error),
+                            st->message ? ": " : "", st->message ?: "");
         free(name);
 }
 
 static void post_event(KubeSource *s, const KubeObject *o, const KubeProfile *p, const char *reason,
                        const char *message)
 {
-        KubeObjectRef ref = {
-                .kind = o->kind, .namespace = o->namespace, .name = o->name, .uid = o->uid, .api_version = "v1"};
+        KubeObjectRef ref = {.kind = o->kind,
+                             .namespace = o->namespace,
+                             .name = o->name,
+                             .uid = o->uid,
+                             .api_version = "v1"};
         char name[KUBE_EVENT_NAME_MAX + 1];
         kube_event_name(&ref, p->key, reason, p->hash, name);
         if (event_remembered(s, name))
@@ -643,12 +651,13 @@ void kube_source_after_sync(KubeSource *s, const SyncResult *res)
                 switch (e->action) {
                 case SYNC_REJECTED:
                 case SYNC_KEPT_LAST_GOOD:
-                        (void) snprintf(message, sizeof(message), "%s: %s%s%s", p->path,
-                                        e->action == SYNC_KEPT_LAST_GOOD
-                                                ? "invalid update rejected, the last good profile stays on the "
-                                                  "node: "
-                                                : "invalid profile not installed: ",
-                                        p->problems ?: "", "");
+                        (void) snprintf(
+                                message, sizeof(message), "%s: %s%s%s", p->path,
+                                e->action == SYNC_KEPT_LAST_GOOD
+                                        ? "invalid update rejected, the last good profile stays on the "
+                                          "node: "
+                                        : "invalid profile not installed: ",
+                                p->problems ?: "", "");
                         post_event(s, en->object, p, "ProfileRejected", message);
                         break;
                 case SYNC_CONFLICT:

@@ -28,9 +28,9 @@ typedef struct KubeSourceOptions {
         bool secrets;
         const char *node_name; /* for Events' source; may be NULL */
         double time_scale;
-        VerdictCache *cache;              /* borrowed */
-        const ValidateOptions *validate;  /* borrowed */
-        Metrics *metrics;                 /* borrowed, may be NULL */
+        VerdictCache *cache;             /* borrowed */
+        const ValidateOptions *validate; /* borrowed */
+        Metrics *metrics;                /* borrowed, may be NULL */
         void (*changed)(void *userdata); /* the desired set changed: schedule a sync */
         void *userdata;
 } KubeSourceOptions;

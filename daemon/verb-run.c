@@ -68,8 +68,8 @@ typedef struct Manager {
         Metrics *metrics;
         HttpServer *http;
         sd_event_source *metrics_timer, *once_deadline;
-        uint64_t changed_since; /* CLOCK_MONOTONIC usec of the first change not yet synced, 0: none */
-        KubeReflectorStats counted;   /* what the metrics have already counted */
+        uint64_t changed_since;     /* CLOCK_MONOTONIC usec of the first change not yet synced, 0: none */
+        KubeReflectorStats counted; /* what the metrics have already counted */
         KubeClientStats counted_http;
         size_t installed, rejected, conflicts;
 } Manager;
@@ -500,7 +500,8 @@ static void declare_metrics(Metrics *m)
                                "Profiles of the source by state after the last sync", NULL, 0);
         (void) metrics_declare(m, "seccompd_syncs_total", METRIC_COUNTER, "Syncs run", NULL, 0);
         (void) metrics_declare(m, "seccompd_sync_errors_total", METRIC_COUNTER,
-                               "Syncs that could not install everything or read the source in full", NULL, 0);
+                               "Syncs that could not install everything or read the source in full", NULL,
+                               0);
         (void) metrics_declare(m, "seccompd_last_successful_sync_timestamp_seconds", METRIC_GAUGE,
                                "When the last complete sync without failures ended (Unix time)", NULL, 0);
         (void) metrics_declare(m, "seccompd_apply_latency_seconds", METRIC_HISTOGRAM,
@@ -998,8 +999,8 @@ static int setup_kube(Manager *m, KubeArgs *k)
                          http_server_port(m->http));
         }
         log_info("watching %s%s labeled %s in %zu namespace%s of %s", "configmaps",
-                 k->secrets ? " and secrets" : "", k->selector, k->n_namespaces, k->n_namespaces == 1 ? "" : "s",
-                 m->kube_config.server);
+                 k->secrets ? " and secrets" : "", k->selector, k->n_namespaces,
+                 k->n_namespaces == 1 ? "" : "s", m->kube_config.server);
         r = kube_source_start(m->kube);
         if (r < 0) {
                 log_error("cannot start watching: %s", strerror(-r));
@@ -1118,10 +1119,12 @@ int verb_run(int argc, char *argv[])
                         if (c == ARG_TENANT)
                                 k.tenants[k.n_tenants < ELEMENTSOF(k.tenants) ? k.n_tenants++ : 0] = optarg;
                         else
-                                k.namespaces[k.n_namespaces < ELEMENTSOF(k.namespaces) ? k.n_namespaces++ : 0] =
-                                        optarg;
-                        if (k.n_tenants == ELEMENTSOF(k.tenants) || k.n_namespaces == ELEMENTSOF(k.namespaces)) {
-                                fprintf(stderr, "seccompd run: at most %zu namespaces\n", ELEMENTSOF(k.tenants) - 1);
+                                k.namespaces[k.n_namespaces < ELEMENTSOF(k.namespaces) ? k.n_namespaces++
+                                                                                       : 0] = optarg;
+                        if (k.n_tenants == ELEMENTSOF(k.tenants) ||
+                            k.n_namespaces == ELEMENTSOF(k.namespaces)) {
+                                fprintf(stderr, "seccompd run: at most %zu namespaces\n",
+                                        ELEMENTSOF(k.tenants) - 1);
                                 return EXIT_USAGE;
                         }
                         break;
@@ -1172,8 +1175,9 @@ int verb_run(int argc, char *argv[])
                         return EXIT_USAGE;
                 }
         if ((!m.source_dir && !kube) || (m.source_dir && kube) || optind != argc) {
-                fprintf(stderr, "seccompd run: one --source, dir:PATH or kube, is required; see 'seccompd run "
-                                "--help'\n");
+                fprintf(stderr,
+                        "seccompd run: one --source, dir:PATH or kube, is required; see 'seccompd run "
+                        "--help'\n");
                 return EXIT_USAGE;
         }
         if (!kube && (k.kubeconfig || k.n_namespaces || k.n_tenants || k.secrets || k.listen || k.taint ||

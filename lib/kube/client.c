@@ -191,7 +191,8 @@ static void process_done(KubeClient *c)
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
         KubeClient *c = userdata;
-        int action = (revents & EPOLLIN ? CURL_CSELECT_IN : 0) | (revents & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+        int action = (revents & EPOLLIN ? CURL_CSELECT_IN : 0) |
+                     (revents & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
                      (revents & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
         int running;
         (void) curl_multi_socket_action(c->multi, fd, action, &running);

@@ -7,14 +7,14 @@
 #include "kube/reflector.h"
 #include "shared/macro.h"
 
-#define USEC_PER_SEC          1000000ULL
-#define BACKOFF_INIT_USEC     (800 * 1000ULL)
-#define BACKOFF_MAX_USEC      (30 * USEC_PER_SEC)
-#define BACKOFF_RESET_USEC    (120 * USEC_PER_SEC)
-#define WATCH_MIN_SEC         300
-#define WATCH_DEADLINE_EXTRA  (30 * USEC_PER_SEC)
-#define REQUEST_TIMEOUT_USEC  (60 * USEC_PER_SEC)
-#define SHORT_WATCH_USEC      (1 * USEC_PER_SEC)
+#define USEC_PER_SEC         1000000ULL
+#define BACKOFF_INIT_USEC    (800 * 1000ULL)
+#define BACKOFF_MAX_USEC     (30 * USEC_PER_SEC)
+#define BACKOFF_RESET_USEC   (120 * USEC_PER_SEC)
+#define WATCH_MIN_SEC        300
+#define WATCH_DEADLINE_EXTRA (30 * USEC_PER_SEC)
+#define REQUEST_TIMEOUT_USEC (60 * USEC_PER_SEC)
+#define SHORT_WATCH_USEC     (1 * USEC_PER_SEC)
 
 typedef enum Phase {
         PHASE_IDLE,
@@ -214,15 +214,17 @@ static void on_list_done(KubeRequest *req, int error, const KubeStatus *s, const
         }
         size_t i;
         json_t *item;
-        json_array_foreach (items, i, item) {
+        json_array_foreach(items, i, item)
+        {
                 /* Items carry no kind (kubernetes/kubernetes#3030): the consumer knows the resource. */
                 size_t size = json_dumpb(item, NULL, 0, JSON_COMPACT);
                 if (size > KUBE_OBJECT_MAX) {
                         const char *name = json_string_value(
                                 json_object_get(json_object_get(item, "metadata"), "name"));
                         char detail[512];
-                        (void) snprintf(detail, sizeof(detail), "object %s is %zu bytes, over the %d limit: refused",
-                                        name ?: "?", size, KUBE_OBJECT_MAX);
+                        (void) snprintf(detail, sizeof(detail),
+                                        "object %s is %zu bytes, over the %d limit: refused", name ?: "?",
+                                        size, KUBE_OBJECT_MAX);
                         report(r, "list", -EFBIG, NULL, detail);
                         r->list_complete = false;
                         continue;
@@ -284,7 +286,8 @@ static int watch_line(KubeReflector *r, const char *line, size_t len)
                 json_decref(j);
                 return -EBADMSG;
         }
-        const char *rv = json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+        const char *rv =
+                json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
         if (strcmp(type, "ERROR") == 0) {
                 json_int_t code = json_integer_value(json_object_get(obj, "code"));
                 const char *reason = json_string_value(json_object_get(obj, "reason"));
@@ -298,8 +301,11 @@ static int watch_line(KubeReflector *r, const char *line, size_t len)
                 k = expired ? -ESTALE : code == 429 ? -EAGAIN : -EIO;
         } else if (strcmp(type, "BOOKMARK") == 0) {
                 r->stats.bookmarks++;
-        } else if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0 || strcmp(type, "DELETED") == 0) {
-                KubeEventType t = type[0] == 'A' ? KUBE_ADDED : type[0] == 'M' ? KUBE_MODIFIED : KUBE_DELETED;
+        } else if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0 ||
+                   strcmp(type, "DELETED") == 0) {
+                KubeEventType t = type[0] == 'A'   ? KUBE_ADDED
+                                  : type[0] == 'M' ? KUBE_MODIFIED
+                                                   : KUBE_DELETED;
                 r->stats.events++;
                 r->watch_events++;
                 if (r->cb.object)
@@ -428,7 +434,8 @@ fail:
         wait_then(r, false, -1);
 }
 
-int kube_reflector_new(KubeClient *client, sd_event *event, const KubeReflectorOptions *o, KubeReflector **ret)
+int kube_reflector_new(KubeClient *client, sd_event *event, const KubeReflectorOptions *o,
+                       KubeReflector **ret)
 {
         KubeReflector *r = calloc(1, sizeof(KubeReflector));
         if (!r)

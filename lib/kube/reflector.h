@@ -58,7 +58,8 @@ typedef struct KubeReflectorOptions {
         void *userdata;
 } KubeReflectorOptions;
 
-int kube_reflector_new(KubeClient *client, sd_event *event, const KubeReflectorOptions *o, KubeReflector **ret);
+int kube_reflector_new(KubeClient *client, sd_event *event, const KubeReflectorOptions *o,
+                       KubeReflector **ret);
 KubeReflector *kube_reflector_free(KubeReflector *r);
 int kube_reflector_start(KubeReflector *r);
 /* Relist now (the consumer lost something it needs: bytes it dropped to save memory). */
@@ -70,8 +71,9 @@ typedef struct KubeReflectorStats {
 
 const char *kube_reflector_resource(const KubeReflector *r);
 const char *kube_reflector_namespace(const KubeReflector *r);
-bool kube_reflector_synced(const KubeReflector *r);    /* a full list has completed */
-int kube_reflector_auth_error(const KubeReflector *r); /* -EACCES/-EPERM while the last request was refused */
+bool kube_reflector_synced(const KubeReflector *r); /* a full list has completed */
+int kube_reflector_auth_error(
+        const KubeReflector *r); /* -EACCES/-EPERM while the last request was refused */
 const KubeReflectorStats *kube_reflector_stats(const KubeReflector *r);
 
 /* The backoff, exposed for its test: successive waits and the reset. */

@@ -26,7 +26,8 @@ Usage
     srv.restart(expire_history=True, down=0.0, unready=0)
     srv.stop()
 Tunables (attributes): min_watch_seconds=1800, max_watch_seconds=3600 (watch lifetime without timeoutSeconds),
-bookmark_interval=60, too_large_timeout=3.0, history_size=1000, watch_list=True (sendInitialEvents allowed).
+bookmark_interval=60, too_large_timeout=3.0, history_size=1000, watch_list=True (sendInitialEvents allowed),
+record_sent=False (True: each watch event sent is appended to srv.sent as (time.monotonic(), bytes)).
 
 Faults
 ------
@@ -550,6 +551,8 @@ class ApiServer:
         self.bookmark_interval = 60.0
         self.too_large_timeout = 3.0
         self.watch_list = True
+        self.record_sent = False  # benchmarks: append (time.monotonic(), event bytes) to self.sent per event
+        self.sent = []
         self.history_size = history_size
         self.token_user = "system:serviceaccount:kube-system:seccompd"
         self._lock = threading.RLock()
@@ -1794,6 +1797,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self._write_chunk(data, split)
             else:
                 self._emit(data, split)
+            if api.record_sent:  # for benchmarks: when each event left, to time its propagation
+                api.sent.append((time.monotonic(), data))
 
 
 def main():
