@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <stdio.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 
 #include "kube-source.h"
 #include "kube/client.h"
@@ -390,6 +391,16 @@ static const char *verb_resource_error(int error)
                                  : NULL;
 }
 
+/* What a failed request means to the person reading the log. */
+static const char *problem_text(int error, const KubeStatus *st)
+{
+        if (st && st->http == 0 && error == -EBADMSG)
+                return "TLS: the server's certificate does not verify against the configured CA";
+        if (st && st->http != 0 && error == -EIO)
+                return "server error";
+        return strerror(-error);
+}
+
 static void on_problem(KubeReflector *r, const char *verb, int error, const KubeStatus *st,
                        const char *detail, void *userdata)
 {
@@ -409,8 +420,11 @@ static void on_problem(KubeReflector *r, const char *verb, int error, const Kube
         }
         const char *auth = verb_resource_error(error);
         log_profile(auth ? LOG_ERR : LOG_WARNING, NULL, NULL, "%s %s in namespace %s: %s%s%s%s%s", verb, res,
-                    ns, auth ?: strerror(-error), st && st->message ? ": " : "",
+                    ns, auth ?: problem_text(error, st), st && st->message ? ": " : "",
                     st && st->message ? st->message : "", detail ? "; " : "", detail ?: "");
+        /* systemctl status (and tests) see the latest trouble too. */
+        (void) sd_notifyf(false, "STATUS=%s %s in namespace %s failed: %s", verb, res, ns,
+                          auth ?: problem_text(error, st));
         if (auth)
                 s->o.changed(s->o.userdata);
 }

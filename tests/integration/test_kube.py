@@ -405,6 +405,24 @@ class Auth(KubeCase):
         self.assertIn('seccompd_kube_errors_total{verb="list",resource="configmaps",code="403"}',
                       n.get("/metrics")[1])
 
+    def test_server_certificate_is_always_verified(self):
+        # Another server's CA: the certificate does not verify, and nothing is trusted from it.
+        other = ApiServer(f"{self.tmp}/other")
+        with open(self.srv.kubeconfig_path) as f:
+            text = f.read()
+        bad = f"{self.tmp}/kubeconfig-bad-ca"
+        with open(bad, "w") as f:
+            f.write(text.replace(self.srv.ca_file, other.ca_file))
+        self.apply(configmap("a", {"a.json": profile(1)}))
+        n = self.node(kubeconfig=bad)
+        n.wait_for(lambda m: m.startswith("STATUS=list configmaps in namespace default failed"))
+        line = next(l for l in n.log_lines() if "list configmaps" in l.get("msg", ""))
+        self.assertIn("certificate", line["msg"].lower())
+        self.assertIsNone(n.file("a.json"))
+        status, body = n.get("/readyz")
+        self.assertEqual(status, 503)
+        self.assertEqual([r for r in self.srv.requests if from_seccompd(r)], [])
+
     def test_token_rotation(self):
         kc = self.srv.kubeconfig(f"{self.tmp}/kubeconfig-file", user="tokenfile")
         self.apply(configmap("a", {"a.json": profile(1)}))
