@@ -918,15 +918,16 @@ static int configure_kube(Manager *m, KubeArgs *k)
                 free(error);
                 return EXIT_USAGE;
         }
-        /* Default: the pod's own namespace. Tenants are watched too. */
+        /* Default: the pod's own namespace, also when tenants are given (they are watched besides). */
         const char *own = getenv("POD_NAMESPACE");
-        if (k->n_namespaces == 0 && k->n_tenants == 0) {
+        if (k->n_namespaces == 0) {
                 own = own && *own ? own : m->kube_config.namespace;
-                if (!own) {
+                if (!own && k->n_tenants == 0) {
                         log_error("no namespace to watch: give --namespace, or set POD_NAMESPACE");
                         return EXIT_USAGE;
                 }
-                k->namespaces[k->n_namespaces++] = (char *) own;
+                if (own)
+                        k->namespaces[k->n_namespaces++] = (char *) own;
         }
         for (size_t i = 0; i < k->n_tenants; i++)
                 k->namespaces[k->n_namespaces++] = k->tenants[i];
