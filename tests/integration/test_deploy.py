@@ -322,10 +322,21 @@ class Examples(unittest.TestCase):
         self.assertEqual(directory, cm["metadata"]["annotations"]["seccompd.io/directory"])
         self.assertIn(key, cm["data"])
 
-    def test_the_fine_grained_profile_is_valid(self):
-        path = os.path.join(DEPLOY, "examples", "profiles", "fine-grained.json")
-        p = subprocess.run([SECCOMPD, "validate", path], capture_output=True, text=True, timeout=60)
-        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+    def test_seccompd_installs_the_file_the_pod_names(self):
+        """The rendered example, read by the daemon itself (a directory source takes the same
+        manifests as the API), lands where the pod's localhostProfile points."""
+        objs = kustomize("examples")
+        want = one(objs, "Pod", "fine-pod")["spec"]["securityContext"]["seccompProfile"]["localhostProfile"]
+        with tempfile.TemporaryDirectory() as src, tempfile.TemporaryDirectory() as root:
+            with open(os.path.join(src, "examples.yaml"), "w", encoding="utf-8") as f:
+                yaml.safe_dump_all([o for o in objs if o["kind"] == "ConfigMap"], f)
+            p = subprocess.run([SECCOMPD, "run", "--source", "dir:" + src, "--root", root, "--once"],
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(os.path.join(root, want), encoding="utf-8") as f:
+                installed = f.read()
+        with open(os.path.join(ROOT, "examples", "profiles", os.path.basename(want)), encoding="utf-8") as f:
+            self.assertEqual(installed, f.read())
 
 
 # The chart's values for each kustomization: the same settings must give the same objects.
