@@ -1,0 +1,465 @@
+#!/usr/bin/env python3
+"""How seccompd is installed in a cluster: deploy/ (kustomize) and charts/seccompd (Helm).
+
+Renders every kustomization offline with kubectl and the chart with tests/helm/render.go (Helm's
+engine without helm), then checks what an admin would check before applying them: least-privilege
+RBAC, the one hostPath, the pod's confinement, probes, flags the daemon really has, scheduling on
+every Linux node and no virtual one; and that the chart, for each setting, renders exactly the
+objects of the matching overlay. kubectl and go are required: without them this fails, it does
+not skip."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import yaml
+
+ROOT = os.environ["SOURCE_ROOT"]
+BUILD = os.environ["BUILD_ROOT"]
+SECCOMPD = os.environ.get("SECCOMPD") or os.path.join(BUILD, "daemon", "seccompd")
+DEPLOY = os.path.join(ROOT, "deploy")
+CHART = os.path.join(ROOT, "charts", "seccompd")
+RENDER_SRC = os.path.join(ROOT, "tests", "helm", "render.go")
+RENDER = os.path.join(BUILD, "tests", "helm-render")
+NS = "seccompd-system"
+SEAT = "/var/lib/kubelet/seccomp"
+TAINT = "startup-taint.cluster-autoscaler.kubernetes.io/seccompd-not-ready"
+NODE_NAME_EXTRA = "authentication.kubernetes.io/node-name"
+READ = ["get", "list", "watch"]
+
+
+def tool(name):
+    path = shutil.which(name)
+    if not path:
+        raise AssertionError(f"{name} is required on PATH for the deployment tests (not skipping)")
+    return path
+
+
+def build_render():
+    """Build the renderer once per build directory; rebuild when its source changes."""
+    if os.path.exists(RENDER) and os.path.getmtime(RENDER) >= os.path.getmtime(RENDER_SRC):
+        return
+    go = tool("go")
+    os.makedirs(os.path.dirname(RENDER), exist_ok=True)
+    env = dict(os.environ, GO111MODULE="off", GOPATH="/usr/share/gocode", GOFLAGS="",
+               GOCACHE=os.path.join(BUILD, "go-cache"))
+    p = subprocess.run([go, "build", "-o", RENDER, RENDER_SRC], env=env, capture_output=True,
+                       text=True, timeout=300)
+    if p.returncode != 0:
+        raise AssertionError("building tests/helm/render.go failed (needs golang-go, "
+                             "golang-github-masterminds-sprig-dev, golang-k8s-sigs-yaml-dev, "
+                             "golang-github-xeipuuv-gojsonschema-dev):\n" + p.stderr)
+
+
+def setUpModule():
+    tool("kubectl")
+    build_render()
+
+
+def docs(text):
+    return [d for d in yaml.safe_load_all(text) if d]
+
+
+def kustomize(rel):
+    p = subprocess.run([tool("kubectl"), "kustomize", os.path.join(DEPLOY, rel)],
+                       capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        raise AssertionError(f"kubectl kustomize deploy/{rel} failed:\n{p.stderr}")
+    return docs(p.stdout)
+
+
+def render(values=None, *args, namespace=NS, check=True):
+    """The chart as `helm template seccompd charts/seccompd -n NS -f VALUES` renders it."""
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+        yaml.safe_dump(values or {}, f)
+        f.flush()
+        p = subprocess.run([RENDER, "-name", "seccompd", "-namespace", namespace, "-f", f.name,
+                            *args, CHART], capture_output=True, text=True, timeout=60)
+    if not check:
+        return p
+    if p.returncode != 0:
+        raise AssertionError(f"rendering the chart with {values} failed:\n{p.stderr}")
+    return p.stdout if "-notes" in args else docs(p.stdout)
+
+
+def index(objs):
+    out = {}
+    for o in objs:
+        key = (o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"])
+        assert key not in out, f"{key} twice"
+        out[key] = o
+    return out
+
+
+def one(objs, kind, name=None, namespace=None):
+    found = [o for o in objs if o["kind"] == kind and (name is None or o["metadata"]["name"] == name)
+             and (namespace is None or o["metadata"].get("namespace") == namespace)]
+    assert len(found) == 1, f"expected one {kind} {name or ''}, found {len(found)}"
+    return found[0]
+
+
+def container(objs):
+    ds = one(objs, "DaemonSet", "seccompd")
+    (c,) = ds["spec"]["template"]["spec"]["containers"]
+    return c
+
+
+def args(objs):
+    return container(objs)["args"]
+
+
+def rule(resources, verbs):
+    return {"apiGroups": [""], "resources": resources, "verbs": verbs}
+
+
+class Base(unittest.TestCase):
+    """`kubectl apply -k deploy/`."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.objs = kustomize(".")
+        cls.ds = one(cls.objs, "DaemonSet", "seccompd", NS)
+        cls.pod = cls.ds["spec"]["template"]["spec"]
+        cls.c = container(cls.objs)
+
+    def test_exactly_these_objects(self):
+        self.assertEqual(sorted(index(self.objs)), sorted([
+            ("Namespace", None, NS), ("ServiceAccount", NS, "seccompd"), ("Role", NS, "seccompd"),
+            ("RoleBinding", NS, "seccompd"), ("ResourceQuota", NS, "seccompd-critical-pods"),
+            ("DaemonSet", NS, "seccompd")]))
+
+    def test_namespace_admits_a_hostpath(self):
+        labels = one(self.objs, "Namespace")["metadata"]["labels"]
+        self.assertEqual(labels["pod-security.kubernetes.io/enforce"], "privileged")
+
+    def test_rbac_is_read_configmaps_and_create_events_in_its_namespace(self):
+        role = one(self.objs, "Role", "seccompd", NS)
+        self.assertEqual(role["rules"], [rule(["configmaps"], READ), rule(["events"], ["create"])])
+        rb = one(self.objs, "RoleBinding", "seccompd", NS)
+        self.assertEqual(rb["roleRef"], {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "seccompd"})
+        self.assertEqual(rb["subjects"], [{"kind": "ServiceAccount", "name": "seccompd", "namespace": NS}])
+        self.assertEqual(self.pod["serviceAccountName"], "seccompd")
+        self.assertFalse([o for o in self.objs if o["kind"] in ("ClusterRole", "ClusterRoleBinding")])
+
+    def test_only_the_seccomp_directory_from_the_host(self):
+        self.assertEqual(self.pod["volumes"], [
+            {"name": "seccomp", "hostPath": {"path": SEAT, "type": "DirectoryOrCreate"}}])
+        self.assertEqual(self.c["volumeMounts"], [{"name": "seccomp", "mountPath": SEAT}])
+        self.assertIn(f"--root={SEAT}", self.c["args"])
+        for key in ("hostNetwork", "hostPID", "hostIPC"):
+            self.assertFalse(self.pod.get(key), key)
+
+    def test_confined_root_without_capabilities(self):
+        sc = self.c["securityContext"]
+        self.assertEqual(sc["runAsUser"], 0)
+        self.assertEqual(sc["capabilities"], {"drop": ["ALL"]})
+        self.assertTrue(sc["readOnlyRootFilesystem"])
+        self.assertFalse(sc["allowPrivilegeEscalation"])
+        self.assertFalse(sc.get("privileged", False))
+        profile = sc.get("seccompProfile") or self.pod["securityContext"]["seccompProfile"]
+        self.assertEqual(profile, {"type": "RuntimeDefault"})
+
+    def test_token_only_for_the_pod(self):
+        self.assertIs(one(self.objs, "ServiceAccount")["automountServiceAccountToken"], False)
+        self.assertIs(self.pod["automountServiceAccountToken"], True)
+
+    def test_node_and_namespace_from_the_downward_api(self):
+        env = {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"] for e in self.c["env"]}
+        self.assertEqual(env, {"NODE_NAME": "spec.nodeName", "POD_NAMESPACE": "metadata.namespace"})
+
+    def test_probes_hit_readyz_and_healthz_on_the_listen_port(self):
+        listen = [a for a in self.c["args"] if a.startswith("--listen=")]
+        self.assertEqual(listen, ["--listen=:9464"])
+        ports = {p["name"]: p["containerPort"] for p in self.c["ports"]}
+        for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
+            get = self.c[probe]["httpGet"]
+            self.assertEqual(get["path"], path)
+            port = ports.get(get["port"], get["port"])
+            self.assertEqual(port, 9464, probe)
+
+    def test_runs_the_daemon_from_the_kube_source(self):
+        self.assertEqual(self.c["command"], ["/usr/bin/seccompd"])
+        self.assertEqual(self.c["args"][:2], ["run", "--source=kube"])
+        self.assertIn("--log-format=text", self.c["args"])
+        self.assertRegex(self.c["image"], r"^ghcr\.io/seccompd/seccompd:\d+\.\d+\.\d+$")
+
+    def test_every_node_whatever_its_taints_but_only_real_linux_nodes(self):
+        self.assertIn({"operator": "Exists"}, self.pod["tolerations"])
+        terms = self.pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+        self.assertEqual(len(terms), 1)
+        exprs = {e["key"]: (e["operator"], e["values"]) for e in terms[0]["matchExpressions"]}
+        self.assertEqual(exprs, {
+            "kubernetes.io/os": ("In", ["linux"]),
+            "type": ("NotIn", ["virtual-kubelet"]),
+            "eks.amazonaws.com/compute-type": ("NotIn", ["fargate"]),
+        })
+
+    def test_resources_priority_and_the_quota_gke_needs(self):
+        self.assertEqual(self.c["resources"], {"requests": {"cpu": "10m", "memory": "24Mi"},
+                                               "limits": {"memory": "64Mi"}})
+        self.assertEqual(self.pod["priorityClassName"], "system-node-critical")
+        quota = one(self.objs, "ResourceQuota")
+        self.assertEqual(quota["spec"]["scopeSelector"]["matchExpressions"], [
+            {"scopeName": "PriorityClass", "operator": "In", "values": ["system-node-critical"]}])
+        self.assertIn("pods", quota["spec"]["hard"])
+
+    def test_rolling_update(self):
+        s = self.ds["spec"]["updateStrategy"]
+        self.assertEqual(s["type"], "RollingUpdate")
+        self.assertEqual(s["rollingUpdate"]["maxUnavailable"], "10%")
+        self.assertEqual(self.ds["spec"]["selector"]["matchLabels"],
+                         {k: v for k, v in self.ds["spec"]["template"]["metadata"]["labels"].items()})
+
+    def test_image_tag_is_the_charts_app_version(self):
+        with open(os.path.join(CHART, "Chart.yaml"), encoding="utf-8") as f:
+            app = yaml.safe_load(f)["appVersion"]
+        self.assertEqual(self.c["image"], f"ghcr.io/seccompd/seccompd:{app}")
+
+
+class Overlays(unittest.TestCase):
+    def test_every_overlay_and_component_renders(self):
+        for d in sorted(os.listdir(os.path.join(DEPLOY, "overlays"))):
+            with self.subTest(overlay=d):
+                self.assertTrue(kustomize(os.path.join("overlays", d)))
+        used = set()
+        for d in os.listdir(os.path.join(DEPLOY, "overlays")):
+            with open(os.path.join(DEPLOY, "overlays", d, "kustomization.yaml"), encoding="utf-8") as f:
+                used.update(os.path.basename(c) for c in yaml.safe_load(f).get("components", []))
+        self.assertEqual(used, set(os.listdir(os.path.join(DEPLOY, "components"))),
+                         "every component has an overlay that renders it")
+
+    def test_secrets(self):
+        objs = kustomize("overlays/secrets")
+        self.assertEqual(args(objs)[-1], "--secrets")
+        self.assertEqual(one(objs, "Role", "seccompd", NS)["rules"], [
+            rule(["configmaps"], READ), rule(["secrets"], READ), rule(["events"], ["create"])])
+
+    def test_node_gating(self):
+        objs = kustomize("overlays/node-gating")
+        self.assertEqual(args(objs)[-2:], [f"--remove-startup-taint={TAINT}", "--node-condition"])
+        cr = one(objs, "ClusterRole", "seccompd-node-gating")
+        self.assertEqual(cr["rules"], [rule(["nodes"], ["get", "patch"]), rule(["nodes/status"], ["patch"])])
+        crb = one(objs, "ClusterRoleBinding", "seccompd-node-gating")
+        self.assertEqual(crb["roleRef"]["name"], "seccompd-node-gating")
+        self.assertEqual(crb["subjects"], [{"kind": "ServiceAccount", "name": "seccompd", "namespace": NS}])
+        # The pod tolerates the taint it removes.
+        tolerations = one(objs, "DaemonSet")["spec"]["template"]["spec"]["tolerations"]
+        self.assertTrue(any(t.get("operator") == "Exists" and not t.get("key") or t.get("key") == TAINT
+                            for t in tolerations))
+
+    def test_node_gating_admission_policy_scopes_seccompd_to_its_own_node(self):
+        objs = kustomize("overlays/node-gating")
+        vap = one(objs, "ValidatingAdmissionPolicy", "seccompd-own-node-only")
+        spec = vap["spec"]
+        self.assertEqual(vap["apiVersion"], "admissionregistration.k8s.io/v1")
+        self.assertEqual(spec["failurePolicy"], "Fail")
+        (rr,) = spec["matchConstraints"]["resourceRules"]
+        self.assertEqual(rr["operations"], ["UPDATE"])  # a PATCH is admitted as an UPDATE
+        self.assertEqual(sorted(rr["resources"]), ["nodes", "nodes/status"])
+        (cond,) = spec["matchConditions"]
+        self.assertIn(f"'system:serviceaccount:{NS}:seccompd'", cond["expression"])
+        self.assertIn("request.userInfo.username", cond["expression"])
+        (v,) = spec["validations"]
+        self.assertIn(f"request.userInfo.extra['{NODE_NAME_EXTRA}']", v["expression"])
+        self.assertIn("object.metadata.name", v["expression"])
+        binding = one(objs, "ValidatingAdmissionPolicyBinding", "seccompd-own-node-only")
+        self.assertEqual(binding["spec"], {"policyName": "seccompd-own-node-only", "validationActions": ["Deny"]})
+
+    def test_tenants(self):
+        objs = kustomize("overlays/tenants")
+        # With a tenant, seccompd watches its own namespace only when given with --namespace.
+        self.assertEqual(args(objs)[-2:], ["--namespace=$(POD_NAMESPACE)", "--tenant-namespace=team-a"])
+        self.assertEqual(one(objs, "Role", "seccompd", "team-a")["rules"],
+                         [rule(["configmaps"], READ), rule(["events"], ["create"])])
+        rb = one(objs, "RoleBinding", "seccompd", "team-a")
+        self.assertEqual(rb["subjects"], [{"kind": "ServiceAccount", "name": "seccompd", "namespace": NS}])
+
+    def test_all_components_together(self):
+        objs = kustomize("overlays/all")
+        for ns in (NS, "team-a"):
+            self.assertEqual(one(objs, "Role", "seccompd", ns)["rules"], [
+                rule(["configmaps"], READ), rule(["secrets"], READ), rule(["events"], ["create"])])
+
+    def test_kubelet_roots(self):
+        for overlay, root in (("k0s", "/var/lib/k0s/kubelet"),
+                              ("microk8s", "/var/snap/microk8s/common/var/lib/kubelet")):
+            with self.subTest(overlay=overlay):
+                pod = one(kustomize("overlays/" + overlay), "DaemonSet")["spec"]["template"]["spec"]
+                self.assertEqual(pod["volumes"], [{"name": "seccomp", "hostPath": {
+                    "path": root + "/seccomp", "type": "DirectoryOrCreate"}}])
+                # The container's side does not move.
+                self.assertEqual(pod["containers"][0]["volumeMounts"][0]["mountPath"], SEAT)
+
+    def test_every_flag_is_one_the_daemon_has(self):
+        p = subprocess.run([SECCOMPD, "run", "--help"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        known = set(re.findall(r"--[a-z][a-z-]*", p.stdout))
+        self.assertIn("--tenant-namespace", known)
+        for overlay in [".", *("overlays/" + d for d in os.listdir(os.path.join(DEPLOY, "overlays")))]:
+            for a in args(kustomize(overlay))[1:]:
+                with self.subTest(overlay=overlay, arg=a):
+                    self.assertIn(a.split("=", 1)[0], known)
+
+
+class Examples(unittest.TestCase):
+    def test_tutorial_profiles_as_a_labeled_configmap_and_a_pod_that_uses_one(self):
+        objs = kustomize("examples")
+        cm = one(objs, "ConfigMap", "seccomp-tutorial", NS)
+        self.assertEqual(cm["metadata"]["labels"], {"seccompd.io/profile": "true"})
+        self.assertEqual(cm["metadata"]["annotations"], {"seccompd.io/directory": "profiles"})
+        src = os.path.join(ROOT, "examples", "profiles")
+        self.assertEqual(sorted(cm["data"]), sorted(os.listdir(src)))
+        for key, text in cm["data"].items():
+            with open(os.path.join(src, key), encoding="utf-8") as f:
+                self.assertEqual(text, f.read(), f"deploy/examples/profiles/{key} is a copy of examples/profiles/{key}")
+        pod = one(objs, "Pod", "fine-pod")
+        profile = pod["spec"]["securityContext"]["seccompProfile"]
+        self.assertEqual(profile, {"type": "Localhost", "localhostProfile": "profiles/fine-grained.json"})
+        directory, key = profile["localhostProfile"].split("/")
+        self.assertEqual(directory, cm["metadata"]["annotations"]["seccompd.io/directory"])
+        self.assertIn(key, cm["data"])
+
+    def test_seccompd_installs_the_file_the_pod_names(self):
+        """The rendered example, read by the daemon itself (a directory source takes the same
+        manifests as the API), lands where the pod's localhostProfile points."""
+        objs = kustomize("examples")
+        want = one(objs, "Pod", "fine-pod")["spec"]["securityContext"]["seccompProfile"]["localhostProfile"]
+        with tempfile.TemporaryDirectory() as src, tempfile.TemporaryDirectory() as root:
+            with open(os.path.join(src, "examples.yaml"), "w", encoding="utf-8") as f:
+                yaml.safe_dump_all([o for o in objs if o["kind"] == "ConfigMap"], f)
+            p = subprocess.run([SECCOMPD, "run", "--source", "dir:" + src, "--root", root, "--once"],
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(os.path.join(root, want), encoding="utf-8") as f:
+                installed = f.read()
+        with open(os.path.join(ROOT, "examples", "profiles", os.path.basename(want)), encoding="utf-8") as f:
+            self.assertEqual(installed, f.read())
+
+
+# The chart's values for each kustomization: the same settings must give the same objects.
+EQUIVALENT = {
+    ".": {},
+    "overlays/secrets": {"secrets": True},
+    "overlays/node-gating": {"nodeGating": {"enabled": True}},
+    "overlays/tenants": {"tenantNamespaces": ["team-a"]},
+    "overlays/k0s": {"kubeletRoot": "/var/lib/k0s/kubelet"},
+    "overlays/microk8s": {"kubeletRoot": "/var/snap/microk8s/common/var/lib/kubelet"},
+    "overlays/all": {"tenantNamespaces": ["team-a"], "secrets": True, "nodeGating": {"enabled": True}},
+}
+
+
+class ChartMatchesDeploy(unittest.TestCase):
+    def test_every_overlay_has_its_chart_settings(self):
+        self.assertEqual(set(EQUIVALENT) - {"."},
+                         {"overlays/" + d for d in os.listdir(os.path.join(DEPLOY, "overlays"))})
+
+    def test_same_objects_for_the_same_settings(self):
+        for overlay, values in EQUIVALENT.items():
+            with self.subTest(overlay=overlay, values=values):
+                want = index(kustomize(overlay))
+                # helm installs into a namespace it does not own: the chart has no Namespace.
+                del want[("Namespace", None, NS)]
+                got = index(render(values))
+                self.assertEqual(sorted(got), sorted(want))
+                for key in want:
+                    self.assertEqual(got[key], want[key], key)
+
+
+class Chart(unittest.TestCase):
+    def test_other_release_and_namespace(self):
+        objs = render({}, namespace="security")
+        self.assertTrue(all(o["metadata"].get("namespace") == "security" for o in objs))
+        self.assertEqual(one(objs, "RoleBinding")["subjects"][0]["namespace"], "security")
+        other = render({"nodeGating": {"enabled": True}}, "-name", "prof", namespace="security")
+        ds = one(other, "DaemonSet")
+        self.assertEqual(ds["metadata"]["name"], "prof-seccompd")
+        vap = one(other, "ValidatingAdmissionPolicy")
+        self.assertIn("'system:serviceaccount:security:prof-seccompd'",
+                      vap["spec"]["matchConditions"][0]["expression"])
+
+    def test_values_reach_the_pod(self):
+        objs = render({"namespaces": ["profiles", "more"], "selector": "team=sec", "logFormat": "json",
+                       "runtime": "cri-o", "deleteGrace": "10m", "extraArgs": ["--once"],
+                       "image": {"tag": "0.2.0"}, "metrics": {"port": 9500},
+                       "nodeSelector": {"pool": "general"},
+                       "tolerations": [{"key": TAINT, "operator": "Exists"}]})
+        c = container(objs)
+        self.assertEqual(c["args"], ["run", "--source=kube", f"--root={SEAT}", "--listen=:9500",
+                                     "--log-format=json", "--namespace=profiles", "--namespace=more",
+                                     "--selector=team=sec", "--runtime=cri-o", "--delete-grace=10m", "--once"])
+        self.assertEqual(c["image"], "ghcr.io/seccompd/seccompd:0.2.0")
+        self.assertEqual(c["ports"][0]["containerPort"], 9500)
+        pod = one(objs, "DaemonSet")["spec"]["template"]["spec"]
+        self.assertEqual(pod["nodeSelector"], {"pool": "general"})
+        self.assertEqual(sorted(o["metadata"]["namespace"] for o in objs if o["kind"] == "Role"),
+                         ["more", "profiles"])
+
+    def test_node_gating_condition_only(self):
+        objs = render({"nodeGating": {"enabled": True, "taintKey": ""}})
+        self.assertEqual(args(objs)[-1], "--node-condition")
+        self.assertNotIn("--remove-startup-taint", " ".join(args(objs)))
+        self.assertEqual(one(objs, "ClusterRole")["rules"], [rule(["nodes/status"], ["patch"])])
+
+    def test_admission_policy_needs_kubernetes_1_30(self):
+        p = render({"nodeGating": {"enabled": True}}, "-kube-version", "v1.29.4", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("1.30", p.stderr)
+        objs = render({"nodeGating": {"enabled": True, "admissionPolicy": False}}, "-kube-version", "v1.29.4")
+        self.assertFalse([o for o in objs if o["kind"].startswith("ValidatingAdmissionPolicy")])
+
+    def test_service_monitor(self):
+        objs = render({"metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "prom"}}}})
+        sm = one(objs, "ServiceMonitor")
+        self.assertEqual(sm["metadata"]["labels"]["release"], "prom")
+        self.assertEqual(sm["spec"]["endpoints"][0]["port"], "metrics")
+        self.assertEqual(sm["spec"]["endpoints"][0]["path"], "/metrics")
+        svc = one(objs, "Service")
+        self.assertEqual(svc["spec"]["selector"], one(objs, "DaemonSet")["spec"]["selector"]["matchLabels"])
+
+    def test_schema_rejects_bad_values(self):
+        for values, field in (({"logFormat": "xml"}, "logFormat"),
+                              ({"metrics": {"port": 70000}}, "metrics.port"),
+                              ({"nodeGating": {"enabled": "yes"}}, "nodeGating.enabled"),
+                              ({"tenantNamespaces": ["Team_A"]}, "tenantNamespaces.0"),
+                              ({"kubeletRoot": "var/lib/kubelet"}, "kubeletRoot"),
+                              ({"secret": True}, "secret")):
+            with self.subTest(values=values):
+                p = render(values, check=False)
+                self.assertNotEqual(p.returncode, 0)
+                self.assertIn("values don't meet the specifications of the schema", p.stderr)
+                self.assertIn(field, p.stderr)
+
+    def test_schema_is_json_and_values_yaml_follows_it(self):
+        with open(os.path.join(CHART, "values.schema.json"), encoding="utf-8") as f:
+            schema = json.load(f)
+        with open(os.path.join(CHART, "values.yaml"), encoding="utf-8") as f:
+            values = yaml.safe_load(f)
+        self.assertEqual(set(values) - {"global"}, set(schema["properties"]) - {"global"})
+        self.assertIs(schema["additionalProperties"], False)
+
+    def test_notes_tell_how_to_check_rollout_and_readiness(self):
+        notes = render({"nodeGating": {"enabled": True}}, "-notes")
+        self.assertIn(f"kubectl -n {NS} rollout status daemonset/seccompd", notes)
+        self.assertIn("/readyz", notes)
+        self.assertIn(TAINT, notes)
+
+
+class Docs(unittest.TestCase):
+    def test_every_kustomization_the_docs_apply_exists_and_renders(self):
+        with open(os.path.join(ROOT, "docs", "deploy.md"), encoding="utf-8") as f:
+            text = f.read()
+        paths = set(re.findall(r"kubectl apply -k (deploy/[\w/.-]*)", text))
+        self.assertIn("deploy/", paths)
+        for d in os.listdir(os.path.join(DEPLOY, "overlays")):
+            self.assertIn(f"deploy/overlays/{d}", paths, f"docs/deploy.md does not show overlays/{d}")
+        for p in paths:
+            with self.subTest(path=p):
+                self.assertTrue(kustomize(os.path.relpath(os.path.join(ROOT, p), DEPLOY)))
+        self.assertIn("helm install seccompd charts/seccompd -n seccompd-system --create-namespace", text)
+
+
+if __name__ == "__main__":
+    unittest.main()
