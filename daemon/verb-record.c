@@ -52,7 +52,8 @@ typedef struct Recording {
         AuditRecorder *recorder;
         const Filters *filters;
         bool follow;
-        bool started; /* --since: the first record at or after it was seen */
+        bool started;     /* --since: the first record at or after it was seen */
+        bool warned_loss; /* --follow: the loss was announced */
         PidVerdict *pid_verdicts;
         size_t n_pid_verdicts;
         uint64_t unattributed; /* container filter: the process was gone */
@@ -222,7 +223,14 @@ static int process_line(Recording *rec, const char *line, size_t len, const Audi
                         return 0;
                 rec->started = true;
         }
-        if (!audit_recorder_observe(rec->recorder, kind, &r) || kind != AUDIT_LINE_SECCOMP)
+        bool fresh = audit_recorder_observe(rec->recorder, kind, &r);
+        if (rec->follow && !rec->warned_loss && audit_recorder_lost_evidence(rec->recorder)) {
+                /* Said at once, so that whoever watches knows before stopping; details at the end. */
+                fprintf(stderr,
+                        "seccompd record: warning: records were lost (details when recording stops)\n");
+                rec->warned_loss = true;
+        }
+        if (!fresh || kind != AUDIT_LINE_SECCOMP)
                 return 0;
         if (!record_matches(rec, &r))
                 return 0;
@@ -382,7 +390,11 @@ static int journal_entry(Recording *rec, sd_journal *j)
         if (!line)
                 return -ENOMEM;
         size_t n = 0;
-        if (journal_field(j, "SYSLOG_IDENTIFIER", &ident, &ident_len) >= 0 && ident_len < 200) {
+        const char *transport;
+        size_t transport_len;
+        bool kernel = journal_field(j, "_TRANSPORT", &transport, &transport_len) >= 0 &&
+                      transport_len == 6 && memcmp(transport, "kernel", 6) == 0;
+        if (kernel && journal_field(j, "SYSLOG_IDENTIFIER", &ident, &ident_len) >= 0 && ident_len < 200) {
                 memcpy(line, ident, ident_len);
                 memcpy(line + ident_len, ": ", 2);
                 n = ident_len + 2;
