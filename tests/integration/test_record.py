@@ -127,7 +127,6 @@ class Shapes(unittest.TestCase):
             with open(old, "w", encoding="utf-8") as f:
                 json.dump({"defaultAction": "SCMP_ACT_KILL_PROCESS", "architectures": ["SCMP_ARCH_X86_64"],
                            "syscalls": [{"names": ["nanosleep", "write"], "action": "SCMP_ACT_ALLOW"}]}, f)
-            p, _ = None, None
             p = run("record", "--from", os.path.join(CASES, "syslog.log"), "--comm", "workload",
                     "--baseline", "none", "--merge", old)
             self.assertEqual(p.returncode, 0, p.stderr)
@@ -216,7 +215,8 @@ class Recorder:
     """seccompd record --follow as a child, its stderr read line by line on a thread."""
 
     def __init__(self, *args):
-        self.proc = subprocess.Popen([SECCOMPD, "record", "--follow", *args], stdout=subprocess.PIPE,
+        # The profile goes to -o FILE; stderr is read by one thread only.
+        self.proc = subprocess.Popen([SECCOMPD, "record", "--follow", *args], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True)
         self.lines = queue.Queue()
         self.seen = []
@@ -245,15 +245,16 @@ class Recorder:
         return True
 
     def stop(self):
+        """SIGINT, as a person ends a recording; returns the exit status and all of stderr."""
         self.proc.send_signal(signal.SIGINT)
-        out, _ = self.proc.communicate(timeout=60)
-        self.thread.join(timeout=10)
+        self.proc.wait(timeout=60)
+        self.thread.join(timeout=60)
         while True:
-            line = self.lines.get_nowait() if not self.lines.empty() else None
+            line = self.lines.get(timeout=10)
             if line is None:
                 break
             self.seen.append(line)
-        return self.proc.returncode, out, "".join(self.seen)
+        return self.proc.returncode, "".join(self.seen)
 
 
 def read_ratelimit():
@@ -349,8 +350,8 @@ class Kernel(unittest.TestCase):
         # every record of the workload is in.
         self.assertTrue(full.wait_for(r"\+ exit_group \(x86_64, workload\)"), full.seen)
         self.assertTrue(bare.wait_for(r"\+ exit_group \(x86_64, workload\)"), bare.seen)
-        rc_bare, _, err_bare = bare.stop()
-        rc, _, err = full.stop()
+        rc_bare, err_bare = bare.stop()
+        rc, err = full.stop()
         self.assertEqual(rc, 0, err)
         self.assertEqual(rc_bare, 0, err_bare)
         self.assertEqual(read_ratelimit(), before, "kernel.printk_ratelimit was not restored")
@@ -408,7 +409,7 @@ class Kernel(unittest.TestCase):
             if rec.wait_for(r"warning: records were lost", timeout=2):
                 break
             self.assertLess(time.monotonic(), deadline, "the recorder never reported lost records")
-        rc, _, err = rec.stop()
+        rc, err = rec.stop()
         self.assertIn(rc, (0, 1), err)
         self.assertIn("records were lost, the profile is probably incomplete", err)
         self.assertIn("--unthrottle", err)
