@@ -391,6 +391,17 @@ class Kernel(unittest.TestCase):
         print(f"# --baseline none: podman exit {p.returncode}: {p.stderr.strip().splitlines()[-1:]}",
               file=sys.stderr)
 
+    def test_3_sigterm_restores_the_rate_limit(self):
+        if read_ratelimit() == "0":
+            write_ratelimit("5")
+        before = read_ratelimit()
+        rec = Recorder("--from", "kmsg", "--unthrottle", "--comm", "nothing-runs-as-this")
+        self.assertTrue(rec.wait_for(r"recording from /dev/kmsg"), rec.seen)
+        self.assertEqual(read_ratelimit(), "0")
+        rec.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(rec.proc.wait(timeout=60), 1)  # stopped cleanly: nothing matched
+        self.assertEqual(read_ratelimit(), before)
+
     def test_2_default_rate_limit_loses_records_and_says_so(self):
         if read_ratelimit() == "0":
             write_ratelimit("5")
