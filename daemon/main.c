@@ -19,6 +19,7 @@ static void help(void)
                "  convert FILE       Flatten a Docker-format profile to plain OCI JSON for a node\n"
                "  run --source ...   Install profiles into the kubelet seccomp directory, keep them in "
                "sync\n"
+               "  record             Write a profile from the kernel's SECCOMP audit records\n"
                "\n"
                "Options:\n"
                "  -h --help          Show this help\n"
@@ -84,6 +85,7 @@ int main(int argc, char *argv[])
                 {"validate", verb_validate},
                 {"convert", verb_convert},
                 {"run", verb_run},
+                {"record", verb_record},
         };
 
         if (argc < 2) {

@@ -9,13 +9,14 @@
 /* Exit codes every verb uses. */
 enum {
         EXIT_OK = 0,
-        EXIT_INVALID = 1, /* validate/convert: a profile has errors */
+        EXIT_INVALID = 1, /* validate/convert: a profile has errors; record: no record matched */
         EXIT_USAGE = 2,   /* usage or I/O error */
 };
 
 int verb_validate(int argc, char *argv[]);
 int verb_convert(int argc, char *argv[]);
 int verb_run(int argc, char *argv[]);
+int verb_record(int argc, char *argv[]);
 
 /* FILE:LINE:COL: severity: MESSAGE [code], compiler style; without a line, FILE: severity: ...
  * as_error prints warnings as errors (--strict). */

@@ -11,6 +11,10 @@
 extern const char *const baseline_runc[];
 extern const size_t baseline_runc_count;
 
+/* The same for crun (see baseline.c for how it was measured). */
+extern const char *const baseline_crun[];
+extern const size_t baseline_crun_count;
+
 /* Without these the runtime cannot start the workload at all, whatever the rest. */
 extern const char *const baseline_essential[];
 extern const size_t baseline_essential_count;
