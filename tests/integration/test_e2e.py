@@ -13,6 +13,7 @@ that cannot start) is what a pod would see. Needs root, kubectl, podman, runc an
 Synchronised on sd_notify messages and the daemon's log, never on sleeps."""
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -83,6 +84,25 @@ def make_rootfs(path):
         os.symlink("busybox", f"{path}/bin/{applet}")
     with open(f"{path}/etc/motd", "w") as f:
         f.write("allowed read\n")
+
+
+def wait_for_exit_of_processes_naming(path, timeout):
+    """conmon runs `podman container cleanup` (with our --root) after the container exits, possibly
+    after `podman run` returned: wait for such stragglers to exit (pidfd, no polling) before removing
+    the directories they write to."""
+    deadline = time.monotonic() + timeout
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if path.encode() not in f.read():
+                    continue
+            fd = os.pidfd_open(int(pid))
+        except (ValueError, OSError):  # not a process, or already gone
+            continue
+        try:
+            select.select([fd], [], [], max(deadline - time.monotonic(), 0))
+        finally:
+            os.close(fd)
 
 
 class Daemon:
@@ -157,6 +177,7 @@ class RealRuntime(unittest.TestCase):
     def cleanup(self):
         self.daemon.stop()
         self.srv.stop()
+        wait_for_exit_of_processes_naming(f"{self.tmp}/", timeout=30)
         shutil.rmtree(self.tmp)
 
     def kubectl_apply(self, name, data):
