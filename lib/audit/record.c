@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "record.h"
+#include "shared/macro.h"
 
 /* A read-only view of part of the line: the line need not be NUL-terminated. */
 typedef struct Span {
@@ -41,17 +42,6 @@ static bool is_digit(char c)
         return c >= '0' && c <= '9';
 }
 
-static int hex_value(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* Decimal digits at *s; advances past them. At most 19 digits, so no overflow. */
 static bool parse_u64(Span *s, uint64_t *ret)
 {
@@ -86,7 +76,7 @@ static bool value_to_int(Span v, bool hex, int64_t *ret)
         if (v.n == 0 || v.n > (hex ? 8u : 19u))
                 return false;
         for (size_t i = 0; i < v.n; i++) {
-                int d = hex ? hex_value(v.p[i]) : (is_digit(v.p[i]) ? v.p[i] - '0' : -1);
+                int d = hex ? unhexchar(v.p[i]) : (is_digit(v.p[i]) ? v.p[i] - '0' : -1);
                 if (d < 0)
                         return false;
                 x = x * (hex ? 16 : 10) + (uint64_t) d;
@@ -104,7 +94,7 @@ int audit_unhex(const char *src, size_t len, char *dst, size_t size)
         if (len / 2 + 1 > size)
                 return -ENOBUFS;
         for (size_t i = 0; i < len; i += 2) {
-                int hi = hex_value(src[i]), lo = hex_value(src[i + 1]);
+                int hi = unhexchar(src[i]), lo = unhexchar(src[i + 1]);
                 if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
                         return -EINVAL;
                 dst[i / 2] = (char) (hi << 4 | lo);
@@ -389,7 +379,7 @@ const char *audit_action_to_string(uint32_t code, char buf[static 16])
 static bool all_hex(const char *p, size_t n)
 {
         for (size_t i = 0; i < n; i++)
-                if (hex_value(p[i]) < 0)
+                if (unhexchar(p[i]) < 0)
                         return false;
         return n > 0;
 }

@@ -123,22 +123,11 @@ static JsonValue *new_value(Parser *ps, JsonType type, const char *at)
         return v;
 }
 
-static int hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 static int read_hex4(const char *p)
 {
         int r = 0;
         for (int i = 0; i < 4; i++) {
-                int h = hexval(p[i]);
+                int h = unhexchar(p[i]);
                 if (h < 0)
                         return -1;
                 r = r * 16 + h;
