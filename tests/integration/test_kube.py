@@ -272,6 +272,16 @@ class Reporting(KubeCase):
         self.srv.wait_for_request(lambda r: r["method"] == "POST" and r["path"].endswith("/events"), timeout=30)
         events = self.events("ProfileConflict")
         self.assertEqual([e["involvedObject"]["name"] for e in events], ["aa-new"])
+        # The winner goes: the other object's profile takes the path. Its bytes were dropped once it was
+        # judged, so seccompd lists again to get them (a relist, counted).
+        def lists():
+            return sum(1 for r in self.srv.requests
+                       if r["resource"] == "configmaps" and not r["watch"] and r["method"] == "GET"
+                       and from_seccompd(r))
+        before = lists()
+        self.kubectl("delete", "configmap", "zz-old")
+        n.until(lambda: n.file("same.json") == profile(2))
+        self.assertEqual(lists(), before + 1)
 
     def test_tenants(self):
         self.apply(configmap("t", {"x.json": profile(1), "open.json": '{"defaultAction": "SCMP_ACT_ALLOW"}'},
