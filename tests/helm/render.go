@@ -118,6 +118,8 @@ func required(warn string, val interface{}) (interface{}, error) {
 	return val, nil
 }
 
+var errUnbound = errors.New("include/tpl called before the template set was bound")
+
 func funcMap() template.FuncMap {
 	f := sprig.TxtFuncMap()
 	delete(f, "env")
@@ -130,12 +132,15 @@ func funcMap() template.FuncMap {
 		"fromJson":      fromJSON,
 		"fromJsonArray": fromJSONArray,
 		"required":      required,
+		// As in `helm template`: no cluster to look in, so lookup finds nothing.
 		"lookup": func(string, string, string, string) (map[string]interface{}, error) {
 			return map[string]interface{}{}, nil
 		},
-		// Late-bound below, once the template set exists.
-		"include": func(string, interface{}) string { return "not implemented" },
-		"tpl":     func(string, interface{}) interface{} { return "not implemented" },
+		// Parse-time stand-ins: text/template needs every name when it parses, but include and
+		// tpl need the template set, so the real ones replace these (t.Funcs below) before
+		// anything executes. Reaching one of these is a harness bug, and fails the render.
+		"include": func(string, interface{}) (string, error) { return "", errUnbound },
+		"tpl":     func(string, interface{}) (string, error) { return "", errUnbound },
 	}
 	for k, v := range extra {
 		f[k] = v
