@@ -267,6 +267,26 @@ static int desired_push(SyncInput *in, DesiredProfile d, size_t fresh, size_t fi
         return 0;
 }
 
+/* A source file's profiles as last judged: hashes and verdicts, no bytes. trusted: no event touched
+ * the file, so the engine may also trust its targets without a stat. */
+static int push_cached(SyncInput *in, const SourceFile *f, size_t file, bool trusted)
+{
+        for (size_t k = 0; k < f->n; k++) {
+                const CachedProfile *c = f->profiles + k;
+                int r = desired_push(in,
+                                     (DesiredProfile){.path = c->path,
+                                                      .hash = c->hash,
+                                                      .origin = c->origin,
+                                                      .valid = c->valid,
+                                                      .adopt = c->adopt,
+                                                      .trusted = trusted},
+                                     SIZE_MAX, file);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* Reads the source: unchanged files from the cache, others from disk (validated through the verdict
  * cache, their problems logged once, when read). Rebuilds m->files. */
 static int read_source(Manager *m, SyncInput *in)
@@ -340,17 +360,7 @@ static int read_source(Manager *m, SyncInput *in)
                                 r = -ENOMEM;
                                 break;
                         }
-                        for (size_t k = 0; k < f->n && r >= 0; k++) {
-                                const CachedProfile *c = f->profiles + k;
-                                r = desired_push(in,
-                                                 (DesiredProfile){.path = c->path,
-                                                                  .hash = c->hash,
-                                                                  .origin = c->origin,
-                                                                  .valid = c->valid,
-                                                                  .adopt = c->adopt,
-                                                                  .trusted = true},
-                                                 SIZE_MAX, file);
-                        }
+                        r = push_cached(in, f, file, true);
                         continue;
                 }
                 bool stamped = fstatat(dfd, name, &st, 0) >= 0;
@@ -375,16 +385,7 @@ static int read_source(Manager *m, SyncInput *in)
                 }
                 if (f->name) {
                         n_next++;
-                        for (size_t k = 0; k < f->n && r >= 0; k++) {
-                                const CachedProfile *c = f->profiles + k;
-                                r = desired_push(in,
-                                                 (DesiredProfile){.path = c->path,
-                                                                  .hash = c->hash,
-                                                                  .origin = c->origin,
-                                                                  .valid = c->valid,
-                                                                  .adopt = c->adopt},
-                                                 SIZE_MAX, file);
-                        }
+                        r = push_cached(in, f, file, false);
                         continue;
                 }
 
@@ -444,6 +445,7 @@ static int read_source(Manager *m, SyncInput *in)
                                 c->origin = strdup(p->origin);
                                 c->adopt = p->adopt;
                                 c->valid = d.valid;
+                                d.hash = c->hash; /* the engine need not hash the bytes again */
                                 if (!c->path || !c->origin)
                                         r = -ENOMEM;
                         }
