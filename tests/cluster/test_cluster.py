@@ -1,0 +1,519 @@
+#!/usr/bin/env python3
+"""seccompd on a real Kubernetes: kube-apiserver, kube-controller-manager, kube-scheduler and a
+kubelet built from k8s.io/kubernetes, etcd, containerd and runc from Debian (tests/cluster/up).
+Everything an admin would do goes through kubectl and helm; what the node does is read from the
+kubelet's own seccomp directory and from the pods' status as the kubelet and containerd report it.
+
+Run by tests/run (the cluster tier); by hand against a cluster already up:
+  SECCOMPD_CLUSTER_DIR=DIR python3 tests/cluster/test_cluster.py -v
+A component that is missing fails the tier: nothing here skips."""
+
+import json
+import os
+import re
+import sys
+import tempfile
+import unittest
+
+import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tier import NODE, NS, ROOT, SECCOMP, TAINT, Tier  # noqa: E402
+
+T = None
+TUTORIAL = os.path.join(ROOT, "deploy", "examples", "profiles")
+# The tutorial's pods run http-echo, which cannot be pulled here: busybox stands in, doing what the
+# test needs to see (a syscall the profile denies, then staying up like a server).
+MKDIR = ["sh", "-c", "mkdir /tmp/denied; echo mkdir-exit=$?"]
+
+
+def setUpModule():
+    global T
+    T = Tier()
+    T.kubectl("create", "namespace", NS, check=False)
+
+
+def tearDownModule():
+    if T:
+        T.close()
+
+
+def deny_mkdir(errno):
+    return {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": errno}]}
+
+
+def tutorial_configmap():
+    """deploy/examples' ConfigMap as kubectl renders it (its fine-pod needs http-echo: left out)."""
+    docs = yaml.safe_load_all(T.kubectl("kustomize", os.path.join(ROOT, "deploy", "examples")).stdout)
+    return [d for d in docs if d and d["kind"] == "ConfigMap"]
+
+
+class Install(unittest.TestCase):
+    """1. Install as the README says."""
+
+    def test_1_kustomize_pod_is_ready_through_readyz(self):
+        pod = T.install()
+        name = pod["metadata"]["name"]
+        probe = pod["spec"]["containers"][0]["readinessProbe"]["httpGet"]
+        self.assertEqual(probe["path"], "/readyz")
+        # The kubelet's probe went to this endpoint; the API server's proxy reaches it the same way.
+        r = T.pod_proxy(name, "/readyz")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(pod["spec"]["containers"][0]["image"], "localhost/seccompd:dev")
+        T.uninstall()
+
+    def test_2_helm_install(self):
+        T.helm("install", "seccompd", os.path.join(ROOT, "charts", "seccompd"), "-n", NS,
+               "--set", "image.repository=localhost/seccompd", "--set", "image.tag=dev", "--wait",
+               "--timeout", "3m")
+        try:
+            pod = T.seccompd_pod()
+            self.assertEqual(T.pod_proxy(pod["metadata"]["name"], "/readyz").returncode, 0)
+            owner = pod["metadata"]["ownerReferences"][0]
+            ds = T.get("daemonset", "-n", NS, owner["name"])
+            self.assertEqual(ds["metadata"]["labels"].get("app.kubernetes.io/managed-by"), "Helm")
+            self.assertEqual(pod["spec"]["containers"][0]["image"], "localhost/seccompd:dev")
+        finally:
+            T.helm("uninstall", "seccompd", "-n", NS, "--wait")
+        T.wait("the chart's pod to be gone", lambda: not T.get(
+            "pods", "-n", NS, "-l", "app.kubernetes.io/name=seccompd")["items"])
+
+    def test_3_server_dry_run_of_every_overlay_and_chart_setting(self):
+        """The API server's own validation (schemas, CEL of the admission policy, RBAC objects) of
+        everything deploy/ and the chart can render."""
+        T.kubectl("create", "namespace", "team-a", check=False)
+        crd = os.path.join(os.path.dirname(os.path.abspath(__file__)), "servicemonitor-crd.yaml")
+        T.kubectl("apply", "-f", crd)
+        T.kubectl("wait", "--for=condition=Established", "crd/servicemonitors.monitoring.coreos.com")
+        paths = ["deploy", "deploy/examples"] + sorted(
+            os.path.join("deploy", "overlays", d) for d in os.listdir(os.path.join(ROOT, "deploy", "overlays")))
+        for path in paths:
+            with self.subTest(kustomization=path):
+                rendered = T.kubectl("kustomize", os.path.join(ROOT, path)).stdout
+                p = T.kubectl("apply", "--dry-run=server", "-f", "-", input=rendered, check=False)
+                self.assertEqual(p.returncode, 0, p.stderr)
+        sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+        from chart_values import CHART_VALUES  # the settings the chart's own tests render
+        for values in CHART_VALUES:
+            with self.subTest(values=values):
+                with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+                    json.dump(values, f)
+                    f.flush()
+                    rendered = T.helm("template", "seccompd", os.path.join(ROOT, "charts", "seccompd"),
+                                      "-n", NS, "-f", f.name, "--kube-version", T.server_version()).stdout
+                p = T.kubectl("apply", "--dry-run=server", "-f", "-", input=rendered, check=False)
+                self.assertEqual(p.returncode, 0, f"{values}: {p.stderr}")
+
+
+class Tutorial(unittest.TestCase):
+    """2. The tutorial, verbatim: its profiles as the example ConfigMap, its pods with localhostProfile."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pod = T.install()["metadata"]["name"]
+        T.apply(tutorial_configmap())
+        for f in ("audit", "violation", "fine-grained"):
+            with open(os.path.join(TUTORIAL, f + ".json"), "rb") as src:
+                T.wait_file(f"profiles/{f}.json", src.read())
+
+    def test_fine_grained_runs_and_denies_with_its_errno(self):
+        # The tutorial sets allowPrivilegeEscalation: false; its profile then only has to cover
+        # what the workload does once runc has loaded the filter.
+        # busybox's sh, mkdir and echo run under it (what the profile allows suffices to start and
+        # run them); mkdir is not in its list, so the default action answers: ERRNO, EPERM.
+        code, out = T.run_pod("fine-pod", "profiles/fine-grained.json", MKDIR)
+        self.assertIn("mkdir: can't create directory '/tmp/denied': Operation not permitted", out)
+        self.assertIn("mkdir-exit=", out)
+
+    def test_violation_fails_to_start_and_seccompd_warned(self):
+        T.apply(T.pod("violation-pod", "profiles/violation.json", ["sh", "-c", "echo never"]))
+
+        def failed():
+            st = T.container_state("default", "violation-pod")
+            term = st and (st.get("state", {}).get("terminated") or st.get("lastState", {}).get("terminated"))
+            return term if term and term.get("reason") == "StartError" else None
+        term = T.wait("violation-pod to fail with StartError", failed)
+        self.assertIn("failed to start containerd task", term.get("message", ""))
+        log = T.logs(self.pod)
+        self.assertRegex(log, r"profiles/violation\.json.*container-cannot-start")
+        ev = T.wait("the ProfileWarning Event on the ConfigMap", lambda: T.events(
+            NS, "ConfigMap", "seccomp-tutorial", "ProfileWarning"))
+        self.assertTrue(any("profiles/violation.json" in e["message"] and "container-cannot-start" in e["message"]
+                            for e in ev), ev)
+        T.kubectl("delete", "pod", "violation-pod", "--wait=true")
+
+    def test_missing_profile_is_createcontainererror(self):
+        T.apply(T.pod("missing-pod", "profiles/thisprofiledoesnotexist.json", ["sh", "-c", "echo never"]))
+
+        def waiting():
+            st = T.container_state("default", "missing-pod")
+            w = st and st.get("state", {}).get("waiting")
+            return w if w and w.get("reason") == "CreateContainerError" else None
+        w = T.wait("missing-pod to report CreateContainerError", waiting)
+        self.assertIn('cannot load seccomp profile "/var/lib/kubelet/seccomp/profiles/thisprofiledoesnotexist.json"',
+                      w["message"])
+        self.assertIn("no such file or directory", w["message"])
+        T.kubectl("delete", "pod", "missing-pod", "--wait=true")
+
+    def test_audit_runs(self):
+        code, out = T.run_pod("audit-pod", "profiles/audit.json", MKDIR)
+        self.assertEqual(code, 0)
+        self.assertIn("mkdir-exit=0", out)  # LOG lets everything through
+
+
+class LiveUpdate(unittest.TestCase):
+    """3. Live update and last good, for ConfigMaps, Secrets and tenants."""
+
+    def check_source(self, make, ns, rel, profile, kind, name, pod_ns="default"):
+        T.apply(make(deny_mkdir(1)))
+        T.wait_file(rel, json.dumps(deny_mkdir(1)).encode())
+        _, out = T.run_pod("live", profile, MKDIR, ns=pod_ns)
+        self.assertIn("Operation not permitted", out)
+        # The next container gets the new version.
+        T.apply(make(deny_mkdir(13)))
+        T.wait_file(rel, json.dumps(deny_mkdir(13)).encode())
+        _, out = T.run_pod("live", profile, MKDIR, ns=pod_ns)
+        self.assertIn("Permission denied", out)
+        # An invalid version: rejected with one Event; the file and the pods keep the last good one.
+        T.apply(make({"defaultAction": "SCMP_ACT_KILL_EVERYTHING"}))
+        ev = T.wait("the ProfileRejected Event", lambda: T.events(ns, kind, name, "ProfileRejected"))
+        self.assertEqual(len(ev), 1, ev)
+        self.assertIn("invalid update rejected, the last good profile stays", ev[0]["message"])
+        self.assertIn("defaultAction", ev[0]["message"])
+        self.assertEqual(T.file(rel), json.dumps(deny_mkdir(13)).encode())
+        _, out = T.run_pod("live", profile, MKDIR, ns=pod_ns)
+        self.assertIn("Permission denied", out)
+        # What the admin sees: `kubectl describe` lists a ConfigMap's Events (its describer lists none
+        # for a Secret: `kubectl events --for` does).
+        shown = T.kubectl("describe", "configmap", "-n", ns, name).stdout if kind == "ConfigMap" else \
+            T.kubectl("events", "-n", ns, "--for", f"secret/{name}").stdout
+        self.assertRegex(shown, r"Warning\s+ProfileRejected")
+        T.kubectl("delete", "pod", "-n", pod_ns, "live", "--wait=true")
+
+    def test_configmap(self):
+        T.install()
+        self.check_source(lambda p: T.configmap("live-cm", {"live.json": p}, directory="live"), NS,
+                          "live/live.json", "live/live.json", "ConfigMap", "live-cm")
+
+    def test_secret(self):
+        T.uninstall()
+        T.install("deploy/overlays/secrets")
+
+        def secret(p):
+            return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                    "metadata": {"name": "live-secret", "namespace": NS,
+                                 "labels": {"seccompd.io/profile": "true"},
+                                 "annotations": {"seccompd.io/directory": "secret"}},
+                    "stringData": {"live.json": json.dumps(p)}}
+        self.check_source(secret, NS, "secret/live.json", "secret/live.json", "Secret", "live-secret")
+        T.uninstall("deploy/overlays/secrets")
+
+    def test_tenant(self):
+        T.kubectl("create", "namespace", "team-a", check=False)
+        T.install("deploy/overlays/tenants")
+        self.check_source(lambda p: T.configmap("live-cm", {"live.json": p}, ns="team-a"), "team-a",
+                          "team-a/live.json", "team-a/live.json", "ConfigMap", "live-cm", pod_ns="team-a")
+        # A tenant's profile that confines nothing is refused, with its Event.
+        T.apply(T.configmap("allow-all", {"allow.json": {"defaultAction": "SCMP_ACT_ALLOW"}}, ns="team-a"))
+        ev = T.wait("the tenant's ProfileRejected Event",
+                    lambda: T.events("team-a", "ConfigMap", "allow-all", "ProfileRejected"))
+        self.assertIn("confines-nothing", ev[0]["message"])
+        self.assertIsNone(T.file("team-a/allow.json"))
+        T.uninstall("deploy/overlays/tenants")
+
+
+def node_taints():
+    return [t["key"] for t in T.get("node", NODE)["spec"].get("taints", [])]
+
+
+def node_condition():
+    for c in T.get("node", NODE).get("status", {}).get("conditions", []):
+        if c["type"] == "SeccompProfilesReady":
+            return c
+    return None
+
+
+def reregister(taints=None):
+    """What a node does when its Node object has to be created again: the kubelet restarts and
+    registers with its --register-with-taints."""
+    T.kubectl("delete", "node", NODE, "--wait=true")
+    T.c.restart_kubelet(taints)
+
+
+class NodeGating(unittest.TestCase):
+    """4. Node gating for real: the startup taint, the condition, the node-only admission policy."""
+
+    def test_1_pod_stays_pending_until_the_profiles_are_on_disk(self):
+        T.uninstall_any()
+        T.apply(tutorial_configmap())
+        reregister([f"{TAINT}=true:NoSchedule"])
+        self.assertIn(TAINT, node_taints())
+        # No seccompd yet: a profile the pod names is not there (removed by hand, as on a new node).
+        os.unlink(os.path.join(SECCOMP, "profiles", "fine-grained.json"))
+        T.apply(T.pod("gated", "profiles/fine-grained.json", ["sh", "-c", "echo gated-ran"], tolerate=False))
+
+        def unschedulable():
+            for c in T.get("pod", "gated").get("status", {}).get("conditions", []):
+                if c["type"] == "PodScheduled" and c["status"] == "False":
+                    return c
+            return None
+        c = T.wait("the scheduler to find no node for the gated pod", unschedulable)
+        self.assertIn("untolerated taint", c.get("message", ""))
+        T.install("deploy/overlays/node-gating")
+        T.wait("the taint to be removed", lambda: TAINT not in node_taints())
+        T.wait("the gated pod to run", lambda: (T.container_state("default", "gated") or {}).get(
+            "state", {}).get("terminated"))
+        self.assertIn("gated-ran", T.logs("gated", "default"))
+        self.assertIsNotNone(T.file("profiles/fine-grained.json"))
+        c = T.wait("SeccompProfilesReady", node_condition)
+        self.assertEqual(c["status"], "True")
+        T.kubectl("delete", "pod", "gated", "--wait=true")
+
+    def test_2_admission_policy_lets_seccompd_change_its_own_node_only(self):
+        pod = T.seccompd_pod()["metadata"]["name"]
+        token = T.kubectl("exec", "-n", NS, pod, "--", "cat",
+                          "/var/run/secrets/kubernetes.io/serviceaccount/token").stdout.strip()
+        T.apply({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "other-node"}})
+        try:
+            with tempfile.NamedTemporaryFile("w", suffix=".kubeconfig") as kc:
+                kc.write(yaml.safe_dump({
+                    "apiVersion": "v1", "kind": "Config",
+                    "clusters": [{"name": "c", "cluster": {"server": T.api, "certificate-authority":
+                                                            os.path.join(T.c.pki, "ca.crt")}}],
+                    "users": [{"name": "seccompd", "user": {"token": token}}],
+                    "contexts": [{"name": "c", "context": {"cluster": "c", "user": "seccompd"}}],
+                    "current-context": "c"}))
+                kc.flush()
+                patch = json.dumps({"status": {"conditions": [{
+                    "type": "SeccompProfilesReady", "status": "True", "reason": "Test", "message": "test"}]}})
+                other = T.kubectl("--kubeconfig", kc.name, "patch", "node", "other-node", "--subresource=status",
+                                  "--type=strategic", "-p", patch, check=False)
+                self.assertNotEqual(other.returncode, 0)
+                self.assertIn("seccompd may change only the node its pod runs on, not other-node", other.stderr)
+                taint = T.kubectl("--kubeconfig", kc.name, "patch", "node", "other-node", "--type=json",
+                                  "-p", '[{"op":"add","path":"/metadata/labels/x","value":"y"}]', check=False)
+                self.assertIn("seccompd may change only the node its pod runs on", taint.stderr)
+                own = T.kubectl("--kubeconfig", kc.name, "patch", "node", NODE, "--subresource=status",
+                                "--type=strategic", "-p", patch, check=False)
+                self.assertEqual(own.returncode, 0, own.stderr)
+        finally:
+            T.kubectl("delete", "node", "other-node", "--wait=false")
+
+    def test_3_condition_only_with_the_shipped_rbac(self):
+        T.uninstall("deploy/overlays/node-gating")
+        reregister()
+        self.assertIsNone(node_condition())
+        T.install("deploy/overlays/node-condition")
+        c = T.wait("SeccompProfilesReady", node_condition)
+        self.assertEqual(c["status"], "True")
+        self.assertNotIn(TAINT, node_taints())
+        log = T.logs(T.seccompd_pod()["metadata"]["name"])
+        self.assertNotRegex(log, r"(?i)forbidden")
+        T.uninstall("deploy/overlays/node-condition")
+
+
+class Rbac(unittest.TestCase):
+    """5. RBAC is minimal, proven by the real authorizer: everything above ran with exactly the
+    shipped rules; here each verb of each shipped rule is taken away in turn, and what breaks
+    without it is shown. A verb that no check needs fails the test: no rule is there by habit."""
+
+    OVERLAY = "deploy/overlays/all"  # tenants, Secrets and node gating: every rule deploy/ ships
+
+    @classmethod
+    def setUpClass(cls):
+        T.uninstall()
+        T.kubectl("create", "namespace", "team-a", check=False)
+        cls.docs = [d for d in yaml.safe_load_all(T.kustomize(cls.OVERLAY)) if d]
+
+    @classmethod
+    def tearDownClass(cls):
+        T.uninstall()
+
+    def shipped(self):
+        """(kind, namespace, resource, verb) for every verb the manifests grant."""
+        out = []
+        for d in self.docs:
+            if d["kind"] not in ("Role", "ClusterRole"):
+                continue
+            for rule in d["rules"]:
+                for res in rule["resources"]:
+                    for verb in rule["verbs"]:
+                        out.append((d["kind"], d["metadata"].get("namespace"), res, verb))
+        return out
+
+    def without(self, kind, ns, res, verb):
+        docs = json.loads(json.dumps(self.docs))
+        for d in docs:
+            if d["kind"] == kind and d["metadata"].get("namespace") == ns:
+                for rule in d["rules"]:
+                    if res in rule["resources"]:
+                        rule["verbs"] = [v for v in rule["verbs"] if v != verb]
+                d["rules"] = [r for r in d["rules"] if r["verbs"]]
+        return docs
+
+    def start(self, docs, taint=False):
+        """Apply the variant on a node as a new node is: registered again (with the startup taint if
+        asked), no condition; then seccompd's pod Running (maybe never Ready)."""
+        T.uninstall()
+        reregister([f"{TAINT}=true:NoSchedule"] if taint else None)
+        T.apply(docs)
+        return T.seccompd_pod(ready=False)["metadata"]["name"]
+
+    def said(self, pod, pattern):
+        return T.wait(f"seccompd's log to say /{pattern}/", lambda: re.search(pattern, T.logs(pod)), 90)
+
+    # ---- what breaks, for each verb ------------------------------------------------------------
+
+    def breaks_list(self, pod, ns, res):
+        self.said(pod, rf"list {res} in namespace {ns}: forbidden \(403\)")
+        r = T.pod_proxy(pod, "/readyz")
+        self.assertNotEqual(r.returncode, 0, "ready without being able to list its profiles")
+        self.assertIn("403", r.stderr + r.stdout)
+
+    def breaks_watch(self, pod, ns, res):
+        self.said(pod, rf"watch {res} in namespace {ns}: forbidden \(403\)")
+        r = T.pod_proxy(pod, "/readyz")
+        self.assertNotEqual(r.returncode, 0, "ready without being able to watch its profiles")
+
+    def breaks_events(self, pod, ns):
+        T.apply(T.configmap("rbac-bad", {"bad.json": {"defaultAction": "SCMP_ACT_NOPE"}}, ns=ns))
+        self.said(pod, r"cannot create Event [^ ]+: .*forbidden")
+        self.assertEqual(T.events(ns, "ConfigMap", "rbac-bad"), [])
+        T.kubectl("delete", "configmap", "-n", ns, "rbac-bad")
+
+    def breaks_taint(self, pod, verb):
+        self.said(pod, rf"cannot {'read' if verb == 'get' else 'remove the taint from|patch'} node {NODE}.*forbidden"
+                  if verb == "get" else rf"node {NODE}.*forbidden")
+        self.assertIn(TAINT, node_taints())
+
+    def breaks_condition(self, pod):
+        self.said(pod, rf"node {NODE}.*forbidden")
+        self.assertIsNone(node_condition())
+
+    def test_every_shipped_verb_is_needed(self):
+        checks = {
+            ("Role", NS, "configmaps", "list"): lambda p: self.breaks_list(p, NS, "configmaps"),
+            ("Role", NS, "configmaps", "watch"): lambda p: self.breaks_watch(p, NS, "configmaps"),
+            ("Role", NS, "secrets", "list"): lambda p: self.breaks_list(p, NS, "secrets"),
+            ("Role", NS, "secrets", "watch"): lambda p: self.breaks_watch(p, NS, "secrets"),
+            ("Role", NS, "events", "create"): lambda p: self.breaks_events(p, NS),
+            ("Role", "team-a", "configmaps", "list"): lambda p: self.breaks_list(p, "team-a", "configmaps"),
+            ("Role", "team-a", "configmaps", "watch"): lambda p: self.breaks_watch(p, "team-a", "configmaps"),
+            ("Role", "team-a", "secrets", "list"): lambda p: self.breaks_list(p, "team-a", "secrets"),
+            ("Role", "team-a", "secrets", "watch"): lambda p: self.breaks_watch(p, "team-a", "secrets"),
+            ("Role", "team-a", "events", "create"): lambda p: self.breaks_events(p, "team-a"),
+            ("ClusterRole", None, "nodes", "get"): lambda p: self.breaks_taint(p, "get"),
+            ("ClusterRole", None, "nodes", "patch"): lambda p: self.breaks_taint(p, "patch"),
+            ("ClusterRole", None, "nodes/status", "patch"): self.breaks_condition,
+        }
+        shipped = self.shipped()
+        self.assertEqual(sorted(set(shipped) - set(checks)), [], "shipped verbs no check shows are needed")
+        for key in shipped:
+            with self.subTest(without=key):
+                pod = self.start(self.without(*key), taint=key[2] == "nodes")
+                checks[key](pod)
+
+
+def installed():
+    """Every file under the seccomp directory but seccompd's own state: path -> inode."""
+    out = {}
+    for d, _, files in os.walk(SECCOMP):
+        for f in files:
+            if not f.startswith(".."):
+                p = os.path.join(d, f)
+                out[os.path.relpath(p, SECCOMP)] = os.stat(p).st_ino
+    return out
+
+
+class Faults(unittest.TestCase):
+    """6. Faults on the real server: after each, nothing installed was removed (every file is the
+    same inode), an update made afterwards reaches the disk, and a new pod starts under it."""
+
+    @classmethod
+    def setUpClass(cls):
+        T.uninstall()
+        reregister()
+        T.install()
+        T.apply(tutorial_configmap())
+        T.apply(T.configmap("fault", {"fault.json": deny_mkdir(1)}, directory="fault"))
+        T.wait_file("fault/fault.json", json.dumps(deny_mkdir(1)).encode())
+        cls.version = 1
+
+    @classmethod
+    def tearDownClass(cls):
+        T.uninstall()
+
+    def converges(self, before, pod):
+        """After a fault: nothing removed, a new version arrives, a pod starts under it."""
+        type(self).version += 1
+        errno = 1 if self.version % 2 else 13
+        T.apply(T.configmap("fault", {"fault.json": deny_mkdir(errno)}, directory="fault"))
+        T.wait_file("fault/fault.json", json.dumps(deny_mkdir(errno)).encode())
+        after = installed()
+        for path, ino in before.items():
+            self.assertIn(path, after, f"{path} was removed")
+            if path != "fault/fault.json":
+                self.assertEqual(after[path], ino, f"{path} was rewritten")
+        _, out = T.run_pod("after-fault", "fault/fault.json", MKDIR)
+        self.assertIn("Operation not permitted" if errno == 1 else "Permission denied", out)
+        self.assertNotIn("removed path=", T.logs(pod))
+
+    def metric(self, pod, name):
+        r = T.pod_proxy(pod, "/metrics")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return sum(float(line.rsplit(" ", 1)[1]) for line in r.stdout.splitlines()
+                   if line.startswith(name) and not line.startswith("#"))
+
+    def test_apiserver_restart_under_open_watches(self):
+        pod = T.seccompd_pod()["metadata"]["name"]
+        before = installed()
+        restarts = self.metric(pod, "seccompd_kube_watch_restarts_total")
+        T.c.restart_apiserver()
+        self.converges(before, pod)
+        self.assertGreater(self.metric(pod, "seccompd_kube_watch_restarts_total"), restarts)
+
+    def test_compaction_forces_410_and_a_relist(self):
+        pod = T.seccompd_pod()["metadata"]["name"]
+        before = installed()
+        relists = self.metric(pod, "seccompd_kube_relists_total")
+        # Writes seccompd does not watch move etcd's revision past the one it resumes from; the
+        # compaction then makes that one too old, and the restarted API server's fresh watch cache
+        # answers the resumed watch with 410 Gone.
+        for i in range(5):
+            T.apply(T.configmap(f"unwatched-{i}", {"x": str(i)}, ns="default", labels={}))
+        T.c.compact()
+        T.c.restart_apiserver()
+        T.wait("seccompd to relist after 410", lambda: self.metric(pod, "seccompd_kube_relists_total") > relists)
+        self.converges(before, pod)
+
+    def test_seccompd_pod_killed_mid_sync(self):
+        pod = T.seccompd_pod()["metadata"]["name"]
+        before = installed()
+        many = {f"p{i:03}.json": deny_mkdir(1 + i % 100) for i in range(200)}
+        T.apply(T.configmap("many", many, directory="many"))
+        T.kubectl("delete", "pod", "-n", NS, pod, "--force", "--grace-period=0")
+        new = T.wait("the DaemonSet to recreate the pod", lambda: (
+            lambda p: p["metadata"]["name"] != pod and p)(T.seccompd_pod()))["metadata"]["name"]
+        for name, p in many.items():
+            T.wait_file(f"many/{name}", json.dumps(p).encode())
+        self.converges(before, new)
+
+
+class Result(unittest.TextTestResult):
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.passed = 0
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self.passed += 1
+
+
+if __name__ == "__main__":
+    runner = unittest.TextTestRunner(verbosity=2, resultclass=Result)
+    prog = unittest.main(testRunner=runner, exit=False)
+    r = prog.result
+    failed = len(r.failures) + len(r.errors) + len(r.unexpectedSuccesses)
+    print(f"cluster: {r.passed} passed, {failed} failed")
+    sys.exit(1 if failed or r.testsRun == 0 else 0)
