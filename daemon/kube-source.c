@@ -26,6 +26,7 @@ typedef struct KubeProfile {
         char *bytes; /* until a sync has put them on disk */
         size_t len;
         char *problems; /* why it is invalid, for the Event; NULL when valid */
+        char *warnings; /* what the runtime will make of it, for the Event; NULL without warnings */
 } KubeProfile;
 
 typedef struct KubeObject {
@@ -63,6 +64,7 @@ static void profile_clear(KubeProfile *p)
         free(p->origin);
         free(p->bytes);
         free(p->problems);
+        free(p->warnings);
 }
 
 static void object_free(KubeObject *o)
@@ -118,8 +120,8 @@ static const char *annotation(json_t *obj, const char *key)
                 json_object_get(json_object_get(json_object_get(obj, "metadata"), "annotations"), key));
 }
 
-/* Joined diagnostics for an Event, cut to its size. */
-static char *problems_text(const Verdict *v)
+/* Joined diagnostics of one severity for an Event; NULL when there are none. */
+static char *diagnostics_text(const Verdict *v, Severity severity)
 {
         char *text = NULL;
         size_t len = 0;
@@ -128,12 +130,16 @@ static char *problems_text(const Verdict *v)
                 return NULL;
         for (size_t i = 0; i < v->diagnostics.n; i++) {
                 const Diagnostic *d = v->diagnostics.items + i;
-                if (d->severity != SEVERITY_ERROR)
+                if (d->severity != severity)
                         continue;
                 /* The message names the field already. */
                 fprintf(f, "%s%s [%s]", ftell(f) > 0 ? "; " : "", d->message, diag_code_to_string(d->code));
         }
         fclose(f);
+        if (text && !*text) {
+                free(text);
+                text = NULL;
+        }
         return text;
 }
 
@@ -189,8 +195,9 @@ static int profile_read(KubeSource *s, KubeObject *o, const KubeProfile *old, si
         for (size_t i = 0; i < n_old; i++)
                 if (strcmp(old[i].path, path) == 0 && memcmp(old[i].hash, p.hash, sizeof(p.hash)) == 0) {
                         p.valid = old[i].valid;
-                        if (old[i].problems && !(p.problems = strdup(old[i].problems))) {
-                                free(bytes);
+                        if ((old[i].problems && !(p.problems = strdup(old[i].problems))) ||
+                            (old[i].warnings && !(p.warnings = strdup(old[i].warnings)))) {
+                                profile_clear(&p);
                                 return -ENOMEM;
                         }
                         goto done;
@@ -221,7 +228,9 @@ static int profile_read(KubeSource *s, KubeObject *o, const KubeProfile *old, si
                 p.problems = strdup("defaultAction: a tenant namespace's profile confines nothing "
                                     "[confines-nothing]");
         } else if (!p.valid)
-                p.problems = problems_text(&v);
+                p.problems = diagnostics_text(&v, SEVERITY_ERROR);
+        else
+                p.warnings = diagnostics_text(&v, SEVERITY_WARNING);
         verdict_clear(&v);
 done:
         p.key = strdup(key);
@@ -678,6 +687,18 @@ void kube_source_after_sync(KubeSource *s, const SyncResult *res)
                         (void) snprintf(message, sizeof(message), "%s: conflict: %s; not installed", p->path,
                                         e->reason ?: "");
                         post_event(s, en->object, p, "ProfileConflict", message);
+                        break;
+                case SYNC_INSTALLED:
+                case SYNC_UPDATED:
+                case SYNC_ADOPTED:
+                        /* On the node, but the runtime may not do what the author meant (a profile
+                         * under which no container can start, a field containerd ignores): the admin,
+                         * who cannot read this node's log, learns it on the object. */
+                        if (!p->warnings)
+                                break;
+                        (void) snprintf(message, sizeof(message), "%s: installed with warnings: %s", p->path,
+                                        p->warnings);
+                        post_event(s, en->object, p, "ProfileWarning", message);
                         break;
                 default:
                         break;
