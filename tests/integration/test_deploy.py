@@ -250,8 +250,23 @@ class Overlays(unittest.TestCase):
         self.assertTrue(any(t.get("operator") == "Exists" and not t.get("key") or t.get("key") == TAINT
                             for t in tolerations))
 
+    def test_node_condition(self):
+        objs = kustomize("overlays/node-condition")
+        self.assertEqual(args(objs)[-1], "--node-condition")
+        self.assertNotIn("--remove-startup-taint", " ".join(args(objs)))
+        # seccompd reads its node before patching its status (daemon/kube-node.c): get, never patch, nodes.
+        cr = one(objs, "ClusterRole", "seccompd-node-gating")
+        self.assertEqual(cr["rules"], [rule(["nodes"], ["get"]), rule(["nodes/status"], ["patch"])])
+        crb = one(objs, "ClusterRoleBinding", "seccompd-node-gating")
+        self.assertEqual(crb["roleRef"]["name"], "seccompd-node-gating")
+        self.assertEqual(crb["subjects"], [{"kind": "ServiceAccount", "name": "seccompd", "namespace": NS}])
+
     def test_node_gating_admission_policy_scopes_seccompd_to_its_own_node(self):
-        objs = kustomize("overlays/node-gating")
+        for overlay in ("overlays/node-gating", "overlays/node-condition"):
+            with self.subTest(overlay=overlay):
+                self.check_own_node_only(kustomize(overlay))
+
+    def check_own_node_only(self, objs):
         vap = one(objs, "ValidatingAdmissionPolicy", "seccompd-own-node-only")
         spec = vap["spec"]
         self.assertEqual(vap["apiVersion"], "admissionregistration.k8s.io/v1")
@@ -344,6 +359,7 @@ EQUIVALENT = {
     ".": {},
     "overlays/secrets": {"secrets": True},
     "overlays/node-gating": {"nodeGating": {"enabled": True}},
+    "overlays/node-condition": {"nodeGating": {"enabled": True, "taintKey": ""}},
     "overlays/tenants": {"tenantNamespaces": ["team-a"]},
     "overlays/k0s": {"kubeletRoot": "/var/lib/k0s/kubelet"},
     "overlays/microk8s": {"kubeletRoot": "/var/snap/microk8s/common/var/lib/kubelet"},
@@ -401,7 +417,9 @@ class Chart(unittest.TestCase):
         objs = render({"nodeGating": {"enabled": True, "taintKey": ""}})
         self.assertEqual(args(objs)[-1], "--node-condition")
         self.assertNotIn("--remove-startup-taint", " ".join(args(objs)))
-        self.assertEqual(one(objs, "ClusterRole")["rules"], [rule(["nodes/status"], ["patch"])])
+        # The status patch follows a GET of the node (daemon/kube-node.c advance()).
+        self.assertEqual(one(objs, "ClusterRole")["rules"],
+                         [rule(["nodes"], ["get"]), rule(["nodes/status"], ["patch"])])
 
     def test_admission_policy_needs_kubernetes_1_30(self):
         p = render({"nodeGating": {"enabled": True}}, "-kube-version", "v1.29.4", check=False)
