@@ -492,6 +492,14 @@ class Chart(unittest.TestCase):
                 self.assertIn("values don't meet the specifications of the schema", p.stderr)
                 self.assertIn(field, p.stderr)
 
+    def test_helm_lint_strict(self):
+        """The release workflow lints before it packages: a tag must not be the first to find out."""
+        for values in ({}, {"nodeGating": {"enabled": True}, "secrets": True, "tenantNamespaces": ["team-a"]},
+                       {"metrics": {"serviceMonitor": {"enabled": True}}}):
+            with self.subTest(values=values):
+                p = helm(values, "lint", "--strict", CHART)
+                self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
     def test_schema_is_json_and_values_yaml_follows_it(self):
         with open(os.path.join(CHART, "values.schema.json"), encoding="utf-8") as f:
             schema = json.load(f)
@@ -519,6 +527,26 @@ class Docs(unittest.TestCase):
             with self.subTest(path=p):
                 self.assertTrue(kustomize(os.path.relpath(os.path.join(ROOT, p), DEPLOY)))
         self.assertIn("helm install seccompd charts/seccompd -n seccompd-system --create-namespace", text)
+
+    def test_your_own_registry_reaches_the_pod_both_ways(self):
+        """docs/deploy.md's kustomization with `images:` and its helm --set for another registry
+        run the same image (a wrong `name:` there would leave ghcr.io's silently)."""
+        with open(os.path.join(ROOT, "docs", "deploy.md"), encoding="utf-8") as f:
+            text = f.read()
+        (kust,) = [k for k in re.findall(r"cat > my-seccompd/kustomization.yaml <<'EOF'\n(.*?\n)EOF\n", text, re.S)
+                   if "images:" in k]
+        (image,) = yaml.safe_load(kust)["images"]
+        want = f"{image['newName']}:{image['newTag']}"
+        self.assertNotIn("ghcr.io", want)
+        with tempfile.TemporaryDirectory() as d:
+            os.mkdir(os.path.join(d, "my-seccompd"))
+            os.symlink(DEPLOY, os.path.join(d, "deploy"))
+            with open(os.path.join(d, "my-seccompd", "kustomization.yaml"), "w", encoding="utf-8") as f:
+                f.write(kust)
+            self.assertEqual(container(kustomize(os.path.join(d, "my-seccompd")))["image"], want)
+        (cmd,) = re.findall(r"^helm install seccompd charts/seccompd .*--set image\.repository=.*$", text, re.M)
+        sets = re.findall(r"--set (\S+)", cmd)
+        self.assertEqual(container(render({}, *(a for v in sets for a in ("--set", v))))["image"], want)
 
 
 if __name__ == "__main__":
