@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """How seccompd is installed in a cluster: deploy/ (kustomize) and charts/seccompd (Helm).
 
-Renders every kustomization offline with kubectl and the chart with tests/helm/render.go (Helm's
-engine without helm), then checks what an admin would check before applying them: least-privilege
-RBAC, the one hostPath, the pod's confinement, probes, flags the daemon really has, scheduling on
-every Linux node and no virtual one; and that the chart, for each setting, renders exactly the
-objects of the matching overlay. kubectl and go are required: without them this fails, it does
-not skip."""
+Renders every kustomization offline with kubectl and the chart with real helm (`helm template`;
+helm comes from tests/cluster/build), then checks what an admin would check before applying them:
+least-privilege RBAC, the one hostPath, the pod's confinement, probes, flags the daemon really has,
+scheduling on every Linux node and no virtual one; and that the chart, for each setting, renders
+exactly the objects of the matching overlay. kubectl and helm are required: without them this
+fails, it does not skip."""
 import json
 import os
 import re
@@ -22,8 +22,6 @@ BUILD = os.environ["BUILD_ROOT"]
 SECCOMPD = os.environ.get("SECCOMPD") or os.path.join(BUILD, "daemon", "seccompd")
 DEPLOY = os.path.join(ROOT, "deploy")
 CHART = os.path.join(ROOT, "charts", "seccompd")
-RENDER_SRC = os.path.join(ROOT, "tests", "helm", "render.go")
-RENDER = os.path.join(BUILD, "tests", "helm-render")
 NS = "seccompd-system"
 SEAT = "/var/lib/kubelet/seccomp"
 TAINT = "startup-taint.cluster-autoscaler.kubernetes.io/seccompd-not-ready"
@@ -38,25 +36,44 @@ def tool(name):
     return path
 
 
-def build_render():
-    """Build the renderer once per build directory; rebuild when its source changes."""
-    if os.path.exists(RENDER) and os.path.getmtime(RENDER) >= os.path.getmtime(RENDER_SRC):
-        return
-    go = tool("go")
-    os.makedirs(os.path.dirname(RENDER), exist_ok=True)
-    env = dict(os.environ, GO111MODULE="off", GOPATH="/usr/share/gocode", GOFLAGS="",
-               GOCACHE=os.path.join(BUILD, "go-cache"))
-    p = subprocess.run([go, "build", "-o", RENDER, RENDER_SRC], env=env, capture_output=True,
-                       text=True, timeout=300)
-    if p.returncode != 0:
-        raise AssertionError("building tests/helm/render.go failed (needs golang-go, "
-                             "golang-github-masterminds-sprig-dev, golang-k8s-sigs-yaml-dev, "
-                             "golang-github-xeipuuv-gojsonschema-dev):\n" + p.stderr)
+HELM = None
+HELM_HOME = None
+# The Kubernetes helm renders for unless a test says otherwise: the suite's cluster's. helm's own
+# default comes from link-time flags that a plain `go install` does not set (it says v1.20.0).
+with open(os.path.join(ROOT, "tests", "cluster", "k8s", "go.mod"), encoding="utf-8") as f:
+    KUBE_VERSION = re.search(r"^require k8s\.io/kubernetes (v\S+)$", f.read(), re.M).group(1)
 
 
 def setUpModule():
+    """helm from tests/cluster/build (a second run answers from its cache in a second)."""
+    global HELM, HELM_HOME
     tool("kubectl")
-    build_render()
+    p = subprocess.run([os.path.join(ROOT, "tests", "cluster", "build")], capture_output=True, text=True,
+                       timeout=3600)
+    if p.returncode != 0:
+        raise AssertionError(f"tests/cluster/build failed (it builds helm):\n{p.stderr}")
+    HELM = os.path.join(p.stdout.strip().splitlines()[-1], "helm")
+    if not os.access(HELM, os.X_OK):
+        raise AssertionError(f"tests/cluster/build printed no directory holding helm: {HELM}")
+    HELM_HOME = tempfile.TemporaryDirectory()
+
+
+def tearDownModule():
+    HELM_HOME.cleanup()
+
+
+def helm(values, *argv):
+    """Real helm, offline: no kubeconfig to reach a cluster with, its config, cache and data in a
+    directory of the test's own."""
+    home = HELM_HOME.name
+    env = dict(os.environ, KUBECONFIG=os.path.join(home, "no-kubeconfig"), HELM_CONFIG_HOME=home + "/config",
+               HELM_CACHE_HOME=home + "/cache", HELM_DATA_HOME=home + "/data")
+    if "--kube-version" not in argv:
+        argv += ("--kube-version", KUBE_VERSION)
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+        yaml.safe_dump(values or {}, f)
+        f.flush()
+        return subprocess.run([HELM, *argv, "-f", f.name], env=env, capture_output=True, text=True, timeout=60)
 
 
 def docs(text):
@@ -71,18 +88,42 @@ def kustomize(rel):
     return docs(p.stdout)
 
 
-def render(values=None, *args, namespace=NS, check=True):
-    """The chart as `helm template seccompd charts/seccompd -n NS -f VALUES` renders it."""
-    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
-        yaml.safe_dump(values or {}, f)
-        f.flush()
-        p = subprocess.run([RENDER, "-name", "seccompd", "-namespace", namespace, "-f", f.name,
-                            *args, CHART], capture_output=True, text=True, timeout=60)
+def render(values=None, *args, name="seccompd", namespace=NS, check=True):
+    """The chart as `helm template NAME charts/seccompd -n NS -f VALUES ARGS...` renders it."""
+    p = helm(values, "template", name, CHART, "-n", namespace, *args)
     if not check:
         return p
     if p.returncode != 0:
         raise AssertionError(f"rendering the chart with {values} failed:\n{p.stderr}")
-    return p.stdout if "-notes" in args else docs(p.stdout)
+    return docs(p.stdout)
+
+
+# helm renders NOTES.txt in the same template set as the manifests, but prints it only from
+# `helm install`, which needs a cluster even with --dry-run=client (helm 3.19: Install.RunWithContext
+# checks that the cluster is reachable, reads its discovery and looks up every object unless in
+# `helm template`'s client-only mode). So a copy of the chart gets one more template that
+# includes NOTES.txt, and `helm template` prints it.
+NOTES_PROBE = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: notes-probe
+data:
+  NOTES.txt: {{ include "seccompd/templates/NOTES.txt" . | toJson }}
+"""
+
+
+def notes(values=None, name="seccompd", namespace=NS):
+    """NOTES.txt as `helm install NAME charts/seccompd -n NS -f VALUES` prints it."""
+    with tempfile.TemporaryDirectory() as d:
+        chart = os.path.join(d, "seccompd")
+        shutil.copytree(CHART, chart)
+        with open(os.path.join(chart, "templates", "notes-probe.yaml"), "w", encoding="utf-8") as f:
+            f.write(NOTES_PROBE)
+        p = helm(values, "template", name, chart, "-n", namespace, "--show-only", "templates/notes-probe.yaml")
+    if p.returncode != 0:
+        raise AssertionError(f"rendering NOTES.txt with {values} failed:\n{p.stderr}")
+    (cm,) = docs(p.stdout)
+    return cm["data"]["NOTES.txt"]
 
 
 def index(objs):
@@ -250,8 +291,23 @@ class Overlays(unittest.TestCase):
         self.assertTrue(any(t.get("operator") == "Exists" and not t.get("key") or t.get("key") == TAINT
                             for t in tolerations))
 
+    def test_node_condition(self):
+        objs = kustomize("overlays/node-condition")
+        self.assertEqual(args(objs)[-1], "--node-condition")
+        self.assertNotIn("--remove-startup-taint", " ".join(args(objs)))
+        # seccompd reads its node before patching its status (daemon/kube-node.c): get, never patch, nodes.
+        cr = one(objs, "ClusterRole", "seccompd-node-gating")
+        self.assertEqual(cr["rules"], [rule(["nodes"], ["get"]), rule(["nodes/status"], ["patch"])])
+        crb = one(objs, "ClusterRoleBinding", "seccompd-node-gating")
+        self.assertEqual(crb["roleRef"]["name"], "seccompd-node-gating")
+        self.assertEqual(crb["subjects"], [{"kind": "ServiceAccount", "name": "seccompd", "namespace": NS}])
+
     def test_node_gating_admission_policy_scopes_seccompd_to_its_own_node(self):
-        objs = kustomize("overlays/node-gating")
+        for overlay in ("overlays/node-gating", "overlays/node-condition"):
+            with self.subTest(overlay=overlay):
+                self.check_own_node_only(kustomize(overlay))
+
+    def check_own_node_only(self, objs):
         vap = one(objs, "ValidatingAdmissionPolicy", "seccompd-own-node-only")
         spec = vap["spec"]
         self.assertEqual(vap["apiVersion"], "admissionregistration.k8s.io/v1")
@@ -344,6 +400,7 @@ EQUIVALENT = {
     ".": {},
     "overlays/secrets": {"secrets": True},
     "overlays/node-gating": {"nodeGating": {"enabled": True}},
+    "overlays/node-condition": {"nodeGating": {"enabled": True, "taintKey": ""}},
     "overlays/tenants": {"tenantNamespaces": ["team-a"]},
     "overlays/k0s": {"kubeletRoot": "/var/lib/k0s/kubelet"},
     "overlays/microk8s": {"kubeletRoot": "/var/snap/microk8s/common/var/lib/kubelet"},
@@ -373,7 +430,7 @@ class Chart(unittest.TestCase):
         objs = render({}, namespace="security")
         self.assertTrue(all(o["metadata"].get("namespace") == "security" for o in objs))
         self.assertEqual(one(objs, "RoleBinding")["subjects"][0]["namespace"], "security")
-        other = render({"nodeGating": {"enabled": True}}, "-name", "prof", namespace="security")
+        other = render({"nodeGating": {"enabled": True}}, name="prof", namespace="security")
         ds = one(other, "DaemonSet")
         self.assertEqual(ds["metadata"]["name"], "prof-seccompd")
         vap = one(other, "ValidatingAdmissionPolicy")
@@ -401,13 +458,15 @@ class Chart(unittest.TestCase):
         objs = render({"nodeGating": {"enabled": True, "taintKey": ""}})
         self.assertEqual(args(objs)[-1], "--node-condition")
         self.assertNotIn("--remove-startup-taint", " ".join(args(objs)))
-        self.assertEqual(one(objs, "ClusterRole")["rules"], [rule(["nodes/status"], ["patch"])])
+        # The status patch follows a GET of the node (daemon/kube-node.c advance()).
+        self.assertEqual(one(objs, "ClusterRole")["rules"],
+                         [rule(["nodes"], ["get"]), rule(["nodes/status"], ["patch"])])
 
     def test_admission_policy_needs_kubernetes_1_30(self):
-        p = render({"nodeGating": {"enabled": True}}, "-kube-version", "v1.29.4", check=False)
+        p = render({"nodeGating": {"enabled": True}}, "--kube-version", "v1.29.4", check=False)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("1.30", p.stderr)
-        objs = render({"nodeGating": {"enabled": True, "admissionPolicy": False}}, "-kube-version", "v1.29.4")
+        objs = render({"nodeGating": {"enabled": True, "admissionPolicy": False}}, "--kube-version", "v1.29.4")
         self.assertFalse([o for o in objs if o["kind"].startswith("ValidatingAdmissionPolicy")])
 
     def test_service_monitor(self):
@@ -420,17 +479,26 @@ class Chart(unittest.TestCase):
         self.assertEqual(svc["spec"]["selector"], one(objs, "DaemonSet")["spec"]["selector"]["matchLabels"])
 
     def test_schema_rejects_bad_values(self):
-        for values, field in (({"logFormat": "xml"}, "logFormat"),
-                              ({"metrics": {"port": 70000}}, "metrics.port"),
-                              ({"nodeGating": {"enabled": "yes"}}, "nodeGating.enabled"),
-                              ({"tenantNamespaces": ["Team_A"]}, "tenantNamespaces.0"),
-                              ({"kubeletRoot": "var/lib/kubelet"}, "kubeletRoot"),
-                              ({"secret": True}, "secret")):
+        # helm (3.18 and later: santhosh-tekuri/jsonschema) names the field as a JSON pointer.
+        for values, field in (({"logFormat": "xml"}, "at '/logFormat'"),
+                              ({"metrics": {"port": 70000}}, "at '/metrics/port'"),
+                              ({"nodeGating": {"enabled": "yes"}}, "at '/nodeGating/enabled'"),
+                              ({"tenantNamespaces": ["Team_A"]}, "at '/tenantNamespaces/0'"),
+                              ({"kubeletRoot": "var/lib/kubelet"}, "at '/kubeletRoot'"),
+                              ({"secret": True}, "additional properties 'secret' not allowed")):
             with self.subTest(values=values):
                 p = render(values, check=False)
                 self.assertNotEqual(p.returncode, 0)
                 self.assertIn("values don't meet the specifications of the schema", p.stderr)
                 self.assertIn(field, p.stderr)
+
+    def test_helm_lint_strict(self):
+        """The release workflow lints before it packages: a tag must not be the first to find out."""
+        for values in ({}, {"nodeGating": {"enabled": True}, "secrets": True, "tenantNamespaces": ["team-a"]},
+                       {"metrics": {"serviceMonitor": {"enabled": True}}}):
+            with self.subTest(values=values):
+                p = helm(values, "lint", "--strict", CHART)
+                self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
 
     def test_schema_is_json_and_values_yaml_follows_it(self):
         with open(os.path.join(CHART, "values.schema.json"), encoding="utf-8") as f:
@@ -441,10 +509,10 @@ class Chart(unittest.TestCase):
         self.assertIs(schema["additionalProperties"], False)
 
     def test_notes_tell_how_to_check_rollout_and_readiness(self):
-        notes = render({"nodeGating": {"enabled": True}}, "-notes")
-        self.assertIn(f"kubectl -n {NS} rollout status daemonset/seccompd", notes)
-        self.assertIn("/readyz", notes)
-        self.assertIn(TAINT, notes)
+        text = notes({"nodeGating": {"enabled": True}})
+        self.assertIn(f"kubectl -n {NS} rollout status daemonset/seccompd", text)
+        self.assertIn("/readyz", text)
+        self.assertIn(TAINT, text)
 
 
 class Docs(unittest.TestCase):
@@ -459,6 +527,26 @@ class Docs(unittest.TestCase):
             with self.subTest(path=p):
                 self.assertTrue(kustomize(os.path.relpath(os.path.join(ROOT, p), DEPLOY)))
         self.assertIn("helm install seccompd charts/seccompd -n seccompd-system --create-namespace", text)
+
+    def test_your_own_registry_reaches_the_pod_both_ways(self):
+        """docs/deploy.md's kustomization with `images:` and its helm --set for another registry
+        run the same image (a wrong `name:` there would leave ghcr.io's silently)."""
+        with open(os.path.join(ROOT, "docs", "deploy.md"), encoding="utf-8") as f:
+            text = f.read()
+        (kust,) = [k for k in re.findall(r"cat > my-seccompd/kustomization.yaml <<'EOF'\n(.*?\n)EOF\n", text, re.S)
+                   if "images:" in k]
+        (image,) = yaml.safe_load(kust)["images"]
+        want = f"{image['newName']}:{image['newTag']}"
+        self.assertNotIn("ghcr.io", want)
+        with tempfile.TemporaryDirectory() as d:
+            os.mkdir(os.path.join(d, "my-seccompd"))
+            os.symlink(DEPLOY, os.path.join(d, "deploy"))
+            with open(os.path.join(d, "my-seccompd", "kustomization.yaml"), "w", encoding="utf-8") as f:
+                f.write(kust)
+            self.assertEqual(container(kustomize(os.path.join(d, "my-seccompd")))["image"], want)
+        (cmd,) = re.findall(r"^helm install seccompd charts/seccompd .*--set image\.repository=.*$", text, re.M)
+        sets = re.findall(r"--set (\S+)", cmd)
+        self.assertEqual(container(render({}, *(a for v in sets for a in ("--set", v))))["image"], want)
 
 
 if __name__ == "__main__":
