@@ -3,8 +3,10 @@ the one KUBECONFIG names), kubectl, seccompd installed the way the README says, 
 the real components report."""
 
 import ctypes
+import http.client
 import json
 import os
+import ssl
 import struct
 import subprocess
 import sys
@@ -130,9 +132,17 @@ images:
         return self.kubectl(*args, check=False).stdout
 
     def pod_proxy(self, pod, path, ns=NS, port=9464):
-        """GET on the pod's HTTP port through the API server's proxy, as the kubelet's probe would."""
-        return self.kubectl("get", "--raw", f"/api/v1/namespaces/{ns}/pods/{pod}:{port}/proxy{path}",
-                            check=False)
+        """GET on the pod's HTTP port through the API server's proxy, as the kubelet's probe would:
+        (HTTP status, body)."""
+        ctx = ssl.create_default_context(cafile=os.path.join(self.c.pki, "ca.crt"))
+        ctx.load_cert_chain(os.path.join(self.c.pki, "admin.crt"), os.path.join(self.c.pki, "admin.key"))
+        conn = http.client.HTTPSConnection(self.api.split("//")[1].split(":")[0], 6443, context=ctx, timeout=30)
+        try:
+            conn.request("GET", f"/api/v1/namespaces/{ns}/pods/{pod}:{port}/proxy{path}")
+            r = conn.getresponse()
+            return r.status, r.read().decode(errors="replace")
+        finally:
+            conn.close()
 
     def events(self, ns, kind, name, reason=None):
         items = self.get("events", "-n", ns, "--field-selector",

@@ -17,6 +17,8 @@ import unittest
 
 import yaml
 
+from chart_values import EQUIVALENT, NO_ADMISSION_POLICY, POD_VALUES, SERVICE_MONITOR
+
 ROOT = os.environ["SOURCE_ROOT"]
 BUILD = os.environ["BUILD_ROOT"]
 SECCOMPD = os.environ.get("SECCOMPD") or os.path.join(BUILD, "daemon", "seccompd")
@@ -26,7 +28,7 @@ NS = "seccompd-system"
 SEAT = "/var/lib/kubelet/seccomp"
 TAINT = "startup-taint.cluster-autoscaler.kubernetes.io/seccompd-not-ready"
 NODE_NAME_EXTRA = "authentication.kubernetes.io/node-name"
-READ = ["get", "list", "watch"]
+READ = ["list", "watch"]
 
 
 def tool(name):
@@ -395,19 +397,6 @@ class Examples(unittest.TestCase):
             self.assertEqual(installed, f.read())
 
 
-# The chart's values for each kustomization: the same settings must give the same objects.
-EQUIVALENT = {
-    ".": {},
-    "overlays/secrets": {"secrets": True},
-    "overlays/node-gating": {"nodeGating": {"enabled": True}},
-    "overlays/node-condition": {"nodeGating": {"enabled": True, "taintKey": ""}},
-    "overlays/tenants": {"tenantNamespaces": ["team-a"]},
-    "overlays/k0s": {"kubeletRoot": "/var/lib/k0s/kubelet"},
-    "overlays/microk8s": {"kubeletRoot": "/var/snap/microk8s/common/var/lib/kubelet"},
-    "overlays/all": {"tenantNamespaces": ["team-a"], "secrets": True, "nodeGating": {"enabled": True}},
-}
-
-
 class ChartMatchesDeploy(unittest.TestCase):
     def test_every_overlay_has_its_chart_settings(self):
         self.assertEqual(set(EQUIVALENT) - {"."},
@@ -438,11 +427,7 @@ class Chart(unittest.TestCase):
                       vap["spec"]["matchConditions"][0]["expression"])
 
     def test_values_reach_the_pod(self):
-        objs = render({"namespaces": ["profiles", "more"], "selector": "team=sec", "logFormat": "json",
-                       "runtime": "cri-o", "deleteGrace": "10m", "extraArgs": ["--once"],
-                       "image": {"tag": "0.2.0"}, "metrics": {"port": 9500},
-                       "nodeSelector": {"pool": "general"},
-                       "tolerations": [{"key": TAINT, "operator": "Exists"}]})
+        objs = render(POD_VALUES)
         c = container(objs)
         self.assertEqual(c["args"], ["run", "--source=kube", f"--root={SEAT}", "--listen=:9500",
                                      "--log-format=json", "--namespace=profiles", "--namespace=more",
@@ -466,11 +451,11 @@ class Chart(unittest.TestCase):
         p = render({"nodeGating": {"enabled": True}}, "--kube-version", "v1.29.4", check=False)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("1.30", p.stderr)
-        objs = render({"nodeGating": {"enabled": True, "admissionPolicy": False}}, "--kube-version", "v1.29.4")
+        objs = render(NO_ADMISSION_POLICY, "--kube-version", "v1.29.4")
         self.assertFalse([o for o in objs if o["kind"].startswith("ValidatingAdmissionPolicy")])
 
     def test_service_monitor(self):
-        objs = render({"metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "prom"}}}})
+        objs = render(SERVICE_MONITOR)
         sm = one(objs, "ServiceMonitor")
         self.assertEqual(sm["metadata"]["labels"]["release"], "prom")
         self.assertEqual(sm["spec"]["endpoints"][0]["port"], "metrics")
