@@ -20,7 +20,7 @@ import unittest
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tier import NODE, NS, ROOT, SECCOMP, TAINT, Tier  # noqa: E402
+from tier import NODE, NS, ROOT, SECCOMP, TAINT, Tier, run_tests  # noqa: E402
 
 T = None
 TUTORIAL = os.path.join(ROOT, "deploy", "examples", "profiles")
@@ -514,20 +514,5 @@ class Faults(unittest.TestCase):
         self.converges(before, new)
 
 
-class Result(unittest.TextTestResult):
-    def __init__(self, *a, **kw):
-        super().__init__(*a, **kw)
-        self.passed = 0
-
-    def addSuccess(self, test):
-        super().addSuccess(test)
-        self.passed += 1
-
-
 if __name__ == "__main__":
-    runner = unittest.TextTestRunner(verbosity=2, resultclass=Result)
-    prog = unittest.main(testRunner=runner, exit=False)
-    r = prog.result
-    failed = len(r.failures) + len(r.errors) + len(r.unexpectedSuccesses)
-    print(f"cluster: {r.passed} passed, {failed} failed")
-    sys.exit(1 if failed or r.testsRun == 0 else 0)
+    sys.exit(run_tests(unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])))

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -272,3 +273,21 @@ class Inotify:
 
     def close(self):
         os.close(self.fd)
+
+
+class Result(unittest.TextTestResult):
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.passed = 0
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self.passed += 1
+
+
+def run_tests(suite):
+    """Run a suite verbosely; print the closing 'cluster: N passed, N failed'; the exit status."""
+    r = unittest.TextTestRunner(verbosity=2, resultclass=Result).run(suite)
+    failed = len(r.failures) + len(r.errors) + len(r.unexpectedSuccesses)
+    print(f"cluster: {r.passed} passed, {failed} failed", flush=True)
+    return 1 if failed or r.testsRun == 0 else 0
