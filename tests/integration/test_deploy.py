@@ -17,6 +17,7 @@ import unittest
 
 import yaml
 
+from built import built_tool
 from chart_values import EQUIVALENT, NO_ADMISSION_POLICY, POD_VALUES, SERVICE_MONITOR
 
 ROOT = os.environ["SOURCE_ROOT"]
@@ -50,13 +51,7 @@ def setUpModule():
     """helm from tests/cluster/build (a second run answers from its cache in a second)."""
     global HELM, HELM_HOME
     tool("kubectl")
-    p = subprocess.run([os.path.join(ROOT, "tests", "cluster", "build")], capture_output=True, text=True,
-                       timeout=3600)
-    if p.returncode != 0:
-        raise AssertionError(f"tests/cluster/build failed (it builds helm):\n{p.stderr}")
-    HELM = os.path.join(p.stdout.strip().splitlines()[-1], "helm")
-    if not os.access(HELM, os.X_OK):
-        raise AssertionError(f"tests/cluster/build printed no directory holding helm: {HELM}")
+    HELM = built_tool("helm")
     HELM_HOME = tempfile.TemporaryDirectory()
 
 

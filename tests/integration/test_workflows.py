@@ -12,6 +12,8 @@ import unittest
 
 import yaml
 
+from built import built_tool
+
 ROOT = os.environ["SOURCE_ROOT"]
 WORKFLOWS = os.path.join(ROOT, ".github", "workflows")
 RELEASE = os.path.join(WORKFLOWS, "release.yml")
@@ -21,13 +23,7 @@ SHELLCHECK = None
 
 def setUpModule():
     global ACTIONLINT, SHELLCHECK
-    p = subprocess.run([os.path.join(ROOT, "tests", "cluster", "build")], capture_output=True, text=True,
-                       timeout=3600)
-    if p.returncode != 0:
-        raise AssertionError(f"tests/cluster/build failed (it builds actionlint):\n{p.stderr}")
-    ACTIONLINT = os.path.join(p.stdout.strip().splitlines()[-1], "actionlint")
-    if not os.access(ACTIONLINT, os.X_OK):
-        raise AssertionError(f"tests/cluster/build printed no directory holding actionlint: {ACTIONLINT}")
+    ACTIONLINT = built_tool("actionlint")
     SHELLCHECK = shutil.which("shellcheck")
     if not SHELLCHECK:
         raise AssertionError("shellcheck is required on PATH: without it actionlint silently skips run: scripts")
