@@ -1457,9 +1457,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             elif ct == "application/json-patch+json":
                 try:
                     new = json_patch(cur, patch)
-                except JsonPatchError as e:
+                except JsonPatchError:
+                    # The real server drops the jsonpatch error's text: NewGenericServerResponse(422, ...,
+                    # isUnexpectedResponse=false) leaves details empty, so no client ever sees which op failed.
                     raise ApiError(422, "Invalid", "the server rejected our request due to an error in our request",
-                                   {"causes": [{"reason": "UnexpectedServerResponse", "message": str(e)}]})
+                                   {})
             else:
                 raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
                                "accepted media types include: application/json-patch+json, "
