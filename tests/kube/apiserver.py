@@ -26,7 +26,9 @@ Usage
     srv.restart(expire_history=True, down=0.0, unready=0)
     srv.stop()
 Tunables (attributes): min_watch_seconds=1800, max_watch_seconds=3600 (watch lifetime without timeoutSeconds),
-bookmark_interval=60, too_large_timeout=3.0, history_size=1000, watch_list=True (sendInitialEvents allowed),
+bookmark_interval=60 (with allowWatchBookmarks: a bookmark that often and 2 s before timeoutSeconds ends the
+watch, each only if something was written since the watch started, as the watch cache does),
+too_large_timeout=3.0, history_size=1000, watch_list=True (sendInitialEvents allowed),
 record_sent=False (True: each watch event sent is appended to srv.sent as (time.monotonic(), bytes)).
 
 Faults
@@ -1683,17 +1685,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             o = api._visible(res, group, obj) if typ != "BOOKMARK" and typ != "ERROR" else obj
             return go_json({"type": typ, "object": o}) + b"\n"
 
-        def bookmark(extra_md=None, ts_null=False):
+        def bookmark():
+            """A periodic or pre-timeout bookmark, shaped like the real one: an empty object of the kind
+            whose zero creationTimestamp Go encodes as null. Like the watch cache, none unless something
+            was written after the watch started: the cache's watcher counts the history it replays as
+            seen, the events its selector hid included, and sends only bookmarks newer than that (so a
+            quiet stream, or one that only replays history, gets none)."""
             with api._lock:
                 brv = api._rv if w.q.empty() and not pending else None
-            if brv is None:
+            if brv is None or brv <= start_rv:
                 return None
-            md = {"resourceVersion": str(brv)}
-            if ts_null:
-                md["creationTimestamp"] = None
-            if extra_md:
-                md.update(extra_md)
-            return event_bytes("BOOKMARK", {"kind": kind, "apiVersion": apiv, "metadata": md})
+            return event_bytes("BOOKMARK", {"kind": kind, "apiVersion": apiv, "metadata": {
+                "resourceVersion": str(brv), "creationTimestamp": None}})
 
         def end():
             self.wfile.write(b"0\r\n\r\n")
@@ -1741,7 +1744,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     with api._lock:
                         brv = api._rv
                     self._emit(event_bytes("BOOKMARK", {"kind": kind, "apiVersion": apiv, "metadata": {
-                        "resourceVersion": str(brv), "annotations": {"k8s.io/initial-events-end": "true"}}}), split)
+                        "resourceVersion": str(brv), "creationTimestamp": None,
+                        "annotations": {"k8s.io/initial-events-end": "true"}}}), split)
             # next event
             if pending:
                 ev = pending.popleft()
