@@ -163,6 +163,25 @@ def conflict(resource, name):
                     {"name": name, "kind": resource})
 
 
+CONTINUE_EXPIRED_MSG = ("The provided continue parameter is too old to display a consistent list result. You can "
+                        "start a new list without the continue parameter, or use the continue token in this response "
+                        "to retrieve the remainder of the results. Continuing with the provided token results in an "
+                        "inconsistent list - objects that were created, modified, or deleted between the time the "
+                        "first chunk was returned and now may show up in the list.")
+
+
+def continue_token(rv, start):
+    return base64.b64encode(json.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": start},
+                                       separators=(",", ":")).encode()).decode()
+
+
+def continue_expired(start="\0", new_continue=True):
+    """410 for a continue token whose RV was compacted: like the real server, with an inconsistent
+    token (rv -1: the rest of the list at the current RV) in the Status's own metadata."""
+    return ApiError(410, "Expired", CONTINUE_EXPIRED_MSG,
+                    metadata={"continue": continue_token(-1, start)} if new_continue else {})
+
+
 def invalid(kind, name, errs, group=""):
     """errs: [(reason, field, message)] in the apimachinery field.Error rendering."""
     msgs = [f"{f}: {m}" if f else m for _, f, m in errs]
@@ -1283,17 +1302,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 h["Retry-After"] = ra
             return self._send(p.get("code", 429), APF_BODY.encode(), "text/plain; charset=utf-8", h)
         if kind == "continue_expired":
-            md = {}
-            if p.get("new_continue", True):
-                md["continue"] = base64.b64encode(json.dumps(
-                    {"v": "meta.k8s.io/v1", "rv": -1, "start": "\0"}).encode()).decode()
-            e = ApiError(410, "Expired", "The provided continue parameter is too old to display a consistent list "
-                         "result. You can start a new list without the continue parameter, or use the continue "
-                         "token in this response to retrieve the remainder of the results. Continuing with the "
-                         "provided token results in an inconsistent list - objects that were created, modified, or "
-                         "deleted between the time the first chunk was returned and now may show up in the list.",
-                         metadata=md)
-            return self._send_error(e)
+            return self._send_error(continue_expired(new_continue=p.get("new_continue", True)))
         code = p.get("code", 500)
         defaults = {410: ("Expired", "The resourceVersion for the provided watch is too old."),
                     429: ("TooManyRequests", "Too many requests, please try again later."),
@@ -1522,9 +1531,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 except (ValueError, KeyError, TypeError, binascii.Error):
                     raise bad_request("continue key is not valid: incorrect encoded start resourceVersion "
                                       "(version meta.k8s.io/v1)")
-                if list_rv < api._compacted:
-                    raise ApiError(410, "Expired", "The provided continue parameter is too old to display a "
-                                   "consistent list result. You can start a new list without the continue parameter.")
+                if list_rv < 0:  # the inconsistent token of an expired one: the rest at the current RV
+                    list_rv = api._rv
+                elif list_rv < api._compacted:
+                    raise continue_expired(start)
             keys = sorted(k for k in api._objects if k[0] == res and (ns is None or k[1] == ns))
             items = []
             for k in keys:
@@ -1539,8 +1549,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if limit and len(items) > limit:
             rest = len(items) - limit
             items = items[:limit]
-            md["continue"] = base64.b64encode(json.dumps(
-                {"v": "meta.k8s.io/v1", "rv": list_rv, "start": items[-1][0]}, separators=(",", ":")).encode()).decode()
+            # Opaque to clients; the real server's is unpadded base64url with the etcd key, this one's
+            # alphabet (+ / =) makes a client that forgets to escape it fail.
+            md["continue"] = continue_token(list_rv, items[-1][0])
             if labels.empty() and fields.empty():
                 md["remainingItemCount"] = rest
         out = []
