@@ -110,6 +110,13 @@ GROUPS = {"": CORE, EVENTS_GROUP: {"events": ("Event", True, ["ev"], ALL_VERBS)}
 KIND_TO_RESOURCE = {"ConfigMap": "configmaps", "Secret": "secrets", "Event": "events", "Node": "nodes",
                     "Namespace": "namespaces"}
 
+# Fields Go's encoding/json leaves out when empty (omitempty): a {} or [] written there reads back
+# absent, so a later JSON patch "add /data/k" fails on the missing parent, as on the real server.
+OMIT_EMPTY = {"*": [("metadata", "labels"), ("metadata", "annotations"), ("metadata", "finalizers"),
+                    ("metadata", "ownerReferences")],
+              "configmaps": [("data",), ("binaryData",)], "secrets": [("data",)],
+              "nodes": [("spec", "taints"), ("status", "conditions"), ("status", "addresses")]}
+
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
@@ -983,6 +990,19 @@ current-context: fake
         if res == "secrets" and not obj.get("type"):
             obj["type"] = "Opaque"
 
+    @staticmethod
+    def _omit_empty(res, obj):
+        if res == "nodes":  # NodeSpec and NodeStatus are structs, never omitted
+            for f in ("spec", "status"):
+                if not isinstance(obj.get(f), dict):
+                    obj[f] = {}
+        for path in OMIT_EMPTY["*"] + OMIT_EMPTY.get(res, []):
+            parent = obj
+            for p in path[:-1]:
+                parent = parent.get(p) if isinstance(parent, dict) else None
+            if isinstance(parent, dict) and parent.get(path[-1]) in ({}, [], None) and path[-1] in parent:
+                del parent[path[-1]]
+
     def _store_form(self, group, res, obj):
         obj["kind"] = CORE[res][0] if res in CORE else "Event"
         obj["apiVersion"] = "events.k8s.io/v1" if group == EVENTS_GROUP else "v1"
@@ -997,6 +1017,7 @@ current-context: fake
         if not md.get("name") and md.get("generateName"):
             md["name"] = md["generateName"] + "".join(random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
         self._normalize(res, obj)
+        self._omit_empty(res, obj)
         self._validate(res, obj, group)
         key = (res, ns, md["name"])
         if key in self._objects or (res == "namespaces" and md["name"] in self._namespaces and
@@ -1045,6 +1066,7 @@ current-context: fake
             obj = new
         elif res == "nodes" and "status" in old:
             obj["status"] = copy.deepcopy(old["status"])
+        self._omit_empty(res, obj)
         self._validate(res, obj, group)
         if res == "configmaps" and old.get("immutable") and (
                 obj.get("data") != old.get("data") or obj.get("binaryData") != old.get("binaryData")
