@@ -327,11 +327,14 @@ def strategic_merge(orig, patch, path=()):
                 result[k] = strategic_merge(result.get(k), v, sub)
         elif isinstance(v, list) and sub[-2:] in SMP_MERGE_KEYS:
             key = SMP_MERGE_KEYS[sub[-2:]]
-            out = copy.deepcopy(result.get(k) or [])
+            server = result.get(k) or []
+            out = copy.deepcopy(server)
+            patched = []  # the merge keys of the patch's items, in the patch's order
             for item in v:
                 if key is None:  # merged primitive list
                     if item not in out:
                         out.append(item)
+                    patched.append(item)
                     continue
                 if not isinstance(item, dict):
                     raise bad_request(f"unable to find api field in struct for the patch: {k}")
@@ -339,14 +342,45 @@ def strategic_merge(orig, patch, path=()):
                 if item.get("$patch") == "delete":
                     if idx is not None:
                         del out[idx]
-                elif idx is None:
+                    continue
+                if idx is None:
                     out.append(strategic_merge({}, item, sub))
                 else:
                     out[idx] = strategic_merge(out[idx], item, sub)
-            result[k] = out
+                patched.append(item.get(key))
+            result[k] = _smp_order(out, server, patched, key)
         else:
             result[k] = copy.deepcopy(v)
     return result
+
+
+def _smp_order(merged, server, patched, key):
+    """The order the real strategic merge leaves a merged list in (apimachinery's normalizeElementOrder
+    and mergeSortedSlice): the patch's items in the patch's order, the server-only items in the
+    server's order, interleaved by server position where both have one; so an item the server did not
+    have goes before the server's items, not after them."""
+    ident = (lambda x: x) if key is None else (lambda x: x.get(key) if isinstance(x, dict) else None)
+    order = [ident(x) for x in server]
+    right = sorted((x for x in merged if ident(x) in patched), key=lambda x: patched.index(ident(x)))
+    left = [x for x in merged if ident(x) not in patched]
+    out, i, j = [], 0, 0
+    while i < len(left) or j < len(right):
+        if j >= len(right):
+            out.append(left[i])
+            i += 1
+        elif i >= len(left):
+            out.append(right[j])
+            j += 1
+        else:
+            li = order.index(ident(left[i])) if ident(left[i]) in order else -1
+            ri = order.index(ident(right[j])) if ident(right[j]) in order else -1
+            if li >= 0 and ri >= 0 and li < ri:
+                out.append(left[i])
+                i += 1
+            else:
+                out.append(right[j])
+                j += 1
+    return out
 
 
 class JsonPatchError(Exception):
