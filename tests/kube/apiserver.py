@@ -192,11 +192,13 @@ def continue_expired(start="\0", new_continue=True):
 def invalid(kind, name, errs, group=""):
     """errs: [(reason, field, message)] in the apimachinery field.Error rendering."""
     msgs = [f"{f}: {m}" if f else m for _, f, m in errs]
-    msg = f'{kind} "{name}" is invalid: ' + (msgs[0] if len(msgs) == 1 else "[" + ", ".join(msgs) + "]")
+    qualified = f"{kind}.{group}" if group else kind  # schema.GroupKind.String()
+    msg = f'{qualified} "{name}" is invalid: ' + (msgs[0] if len(msgs) == 1 else "[" + ", ".join(msgs) + "]")
     details = {"name": name, "group": group, "kind": kind,
                "causes": [{"reason": r, "message": m, "field": f} for r, f, m in errs]}
-    if not group:
-        del details["group"]
+    for k in ("name", "group"):  # omitempty, as for ListOptions' errors
+        if not details[k]:
+            del details[k]
     return ApiError(422, "Invalid", msg, details)
 
 
