@@ -28,8 +28,10 @@ Usage
 Tunables (attributes): min_watch_seconds=1800, max_watch_seconds=3600 (watch lifetime without timeoutSeconds),
 bookmark_interval=60 (with allowWatchBookmarks: a bookmark that often and 2 s before timeoutSeconds ends the
 watch, each only if something was written since the watch started, as the watch cache does),
-too_large_timeout=3.0, history_size=1000, watch_list=True (sendInitialEvents allowed),
-record_sent=False (True: each watch event sent is appended to srv.sent as (time.monotonic(), bytes)).
+too_large_timeout=3.0, history_size=1000, watch_list=True (sendInitialEvents allowed; False: the WatchList
+feature gate off, 422; "no-progress-notify": allowed, but the storage lacks RequestWatchProgress, as with
+etcd 3.4: ERROR 500 in the stream), record_sent=False (True: each watch event sent is appended to srv.sent as
+(time.monotonic(), bytes)).
 
 Faults
 ------
@@ -1659,11 +1661,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 raise invalid("ListOptions", "", [("FieldValueForbidden", "sendInitialEvents",
                                                    "Forbidden: sendInitialEvents is forbidden for watch unless the "
                                                    "WatchList feature gate is enabled")], "meta.k8s.io")
-            if q.get("resourceVersionMatch") != "NotOlderThan" or not bookmarks:
+            if q.get("resourceVersionMatch") != "NotOlderThan":  # 1.32 does not require allowWatchBookmarks
                 raise invalid("ListOptions", "", [("FieldValueForbidden", "resourceVersionMatch",
                                                    "Forbidden: sendInitialEvents requires setting "
                                                    "resourceVersionMatch to NotOlderThan")], "meta.k8s.io")
         send_initial = send_initial == "true"
+        if send_initial and api.watch_list == "no-progress-notify":
+            error = ApiError(500, "InternalError", "a watch stream was requested by the client but the required "
+                             "storage feature RequestWatchProgress is disabled")
+        else:
+            error = None
         if rv not in ("", "0") and not rv.isdigit():
             raise bad_request(f'invalid resource version "{rv}"')
         try:
@@ -1675,10 +1682,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         life = timeout if timeout is not None else random.uniform(api.min_watch_seconds, api.max_watch_seconds)
         deadline = time.monotonic() + life
         w = Watcher(group, res, ns)
-        error = None
         initial = []
         with api._lock:
-            if rv not in ("", "0") and int(rv) > api._rv:
+            if error is None and rv not in ("", "0") and int(rv) > api._rv:
                 end = time.monotonic() + api.too_large_timeout
                 while int(rv) > api._rv and time.monotonic() < end:
                     api._cond.wait(end - time.monotonic())
