@@ -32,6 +32,7 @@ too_large_timeout=3.0, history_size=1000, watch_list=True (sendInitialEvents all
 feature gate off, 422; "no-progress-notify": allowed, but the storage lacks RequestWatchProgress, as with
 etcd 3.4: ERROR 500 in the stream), record_sent=False (True: each watch event sent is appended to srv.sent as
 (time.monotonic(), bytes)).
+tests/cluster/test_parity.py sends the same requests to this fake and to a real kube-apiserver and compares.
 
 Faults
 ------
