@@ -26,8 +26,13 @@ Usage
     srv.restart(expire_history=True, down=0.0, unready=0)
     srv.stop()
 Tunables (attributes): min_watch_seconds=1800, max_watch_seconds=3600 (watch lifetime without timeoutSeconds),
-bookmark_interval=60, too_large_timeout=3.0, history_size=1000, watch_list=True (sendInitialEvents allowed),
-record_sent=False (True: each watch event sent is appended to srv.sent as (time.monotonic(), bytes)).
+bookmark_interval=60 (with allowWatchBookmarks: a bookmark that often and 2 s before timeoutSeconds ends the
+watch, each only if something was written since the watch started, as the watch cache does),
+too_large_timeout=3.0, history_size=1000, watch_list=True (sendInitialEvents allowed; False: the WatchList
+feature gate off, 422; "no-progress-notify": allowed, but the storage lacks RequestWatchProgress, as with
+etcd 3.4: ERROR 500 in the stream), record_sent=False (True: each watch event sent is appended to srv.sent as
+(time.monotonic(), bytes)).
+tests/cluster/test_parity.py sends the same requests to this fake and to a real kube-apiserver and compares.
 
 Faults
 ------
@@ -108,6 +113,13 @@ GROUPS = {"": CORE, EVENTS_GROUP: {"events": ("Event", True, ["ev"], ALL_VERBS)}
 KIND_TO_RESOURCE = {"ConfigMap": "configmaps", "Secret": "secrets", "Event": "events", "Node": "nodes",
                     "Namespace": "namespaces"}
 
+# Fields Go's encoding/json leaves out when empty (omitempty): a {} or [] written there reads back
+# absent, so a later JSON patch "add /data/k" fails on the missing parent, as on the real server.
+OMIT_EMPTY = {"*": [("metadata", "labels"), ("metadata", "annotations"), ("metadata", "finalizers"),
+                    ("metadata", "ownerReferences")],
+              "configmaps": [("data",), ("binaryData",)], "secrets": [("data",)],
+              "nodes": [("spec", "taints"), ("status", "conditions"), ("status", "addresses")]}
+
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
@@ -161,14 +173,35 @@ def conflict(resource, name):
                     {"name": name, "kind": resource})
 
 
+CONTINUE_EXPIRED_MSG = ("The provided continue parameter is too old to display a consistent list result. You can "
+                        "start a new list without the continue parameter, or use the continue token in this response "
+                        "to retrieve the remainder of the results. Continuing with the provided token results in an "
+                        "inconsistent list - objects that were created, modified, or deleted between the time the "
+                        "first chunk was returned and now may show up in the list.")
+
+
+def continue_token(rv, start):
+    return base64.b64encode(json.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": start},
+                                       separators=(",", ":")).encode()).decode()
+
+
+def continue_expired(start="\0", new_continue=True):
+    """410 for a continue token whose RV was compacted: like the real server, with an inconsistent
+    token (rv -1: the rest of the list at the current RV) in the Status's own metadata."""
+    return ApiError(410, "Expired", CONTINUE_EXPIRED_MSG,
+                    metadata={"continue": continue_token(-1, start)} if new_continue else {})
+
+
 def invalid(kind, name, errs, group=""):
     """errs: [(reason, field, message)] in the apimachinery field.Error rendering."""
     msgs = [f"{f}: {m}" if f else m for _, f, m in errs]
-    msg = f'{kind} "{name}" is invalid: ' + (msgs[0] if len(msgs) == 1 else "[" + ", ".join(msgs) + "]")
+    qualified = f"{kind}.{group}" if group else kind  # schema.GroupKind.String()
+    msg = f'{qualified} "{name}" is invalid: ' + (msgs[0] if len(msgs) == 1 else "[" + ", ".join(msgs) + "]")
     details = {"name": name, "group": group, "kind": kind,
                "causes": [{"reason": r, "message": m, "field": f} for r, f, m in errs]}
-    if not group:
-        del details["group"]
+    for k in ("name", "group"):  # omitempty, as for ListOptions' errors
+        if not details[k]:
+            del details[k]
     return ApiError(422, "Invalid", msg, details)
 
 
@@ -299,11 +332,14 @@ def strategic_merge(orig, patch, path=()):
                 result[k] = strategic_merge(result.get(k), v, sub)
         elif isinstance(v, list) and sub[-2:] in SMP_MERGE_KEYS:
             key = SMP_MERGE_KEYS[sub[-2:]]
-            out = copy.deepcopy(result.get(k) or [])
+            server = result.get(k) or []
+            out = copy.deepcopy(server)
+            patched = []  # the merge keys of the patch's items, in the patch's order
             for item in v:
                 if key is None:  # merged primitive list
                     if item not in out:
                         out.append(item)
+                    patched.append(item)
                     continue
                 if not isinstance(item, dict):
                     raise bad_request(f"unable to find api field in struct for the patch: {k}")
@@ -311,14 +347,45 @@ def strategic_merge(orig, patch, path=()):
                 if item.get("$patch") == "delete":
                     if idx is not None:
                         del out[idx]
-                elif idx is None:
+                    continue
+                if idx is None:
                     out.append(strategic_merge({}, item, sub))
                 else:
                     out[idx] = strategic_merge(out[idx], item, sub)
-            result[k] = out
+                patched.append(item.get(key))
+            result[k] = _smp_order(out, server, patched, key)
         else:
             result[k] = copy.deepcopy(v)
     return result
+
+
+def _smp_order(merged, server, patched, key):
+    """The order the real strategic merge leaves a merged list in (apimachinery's normalizeElementOrder
+    and mergeSortedSlice): the patch's items in the patch's order, the server-only items in the
+    server's order, interleaved by server position where both have one; so an item the server did not
+    have goes before the server's items, not after them."""
+    ident = (lambda x: x) if key is None else (lambda x: x.get(key) if isinstance(x, dict) else None)
+    order = [ident(x) for x in server]
+    right = sorted((x for x in merged if ident(x) in patched), key=lambda x: patched.index(ident(x)))
+    left = [x for x in merged if ident(x) not in patched]
+    out, i, j = [], 0, 0
+    while i < len(left) or j < len(right):
+        if j >= len(right):
+            out.append(left[i])
+            i += 1
+        elif i >= len(left):
+            out.append(right[j])
+            j += 1
+        else:
+            li = order.index(ident(left[i])) if ident(left[i]) in order else -1
+            ri = order.index(ident(right[j])) if ident(right[j]) in order else -1
+            if li >= 0 and ri >= 0 and li < ri:
+                out.append(left[i])
+                i += 1
+            else:
+                out.append(right[j])
+                j += 1
+    return out
 
 
 class JsonPatchError(Exception):
@@ -962,6 +1029,19 @@ current-context: fake
         if res == "secrets" and not obj.get("type"):
             obj["type"] = "Opaque"
 
+    @staticmethod
+    def _omit_empty(res, obj):
+        if res == "nodes":  # NodeSpec and NodeStatus are structs, never omitted
+            for f in ("spec", "status"):
+                if not isinstance(obj.get(f), dict):
+                    obj[f] = {}
+        for path in OMIT_EMPTY["*"] + OMIT_EMPTY.get(res, []):
+            parent = obj
+            for p in path[:-1]:
+                parent = parent.get(p) if isinstance(parent, dict) else None
+            if isinstance(parent, dict) and parent.get(path[-1]) in ({}, [], None) and path[-1] in parent:
+                del parent[path[-1]]
+
     def _store_form(self, group, res, obj):
         obj["kind"] = CORE[res][0] if res in CORE else "Event"
         obj["apiVersion"] = "events.k8s.io/v1" if group == EVENTS_GROUP else "v1"
@@ -976,6 +1056,7 @@ current-context: fake
         if not md.get("name") and md.get("generateName"):
             md["name"] = md["generateName"] + "".join(random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
         self._normalize(res, obj)
+        self._omit_empty(res, obj)
         self._validate(res, obj, group)
         key = (res, ns, md["name"])
         if key in self._objects or (res == "namespaces" and md["name"] in self._namespaces and
@@ -1024,6 +1105,7 @@ current-context: fake
             obj = new
         elif res == "nodes" and "status" in old:
             obj["status"] = copy.deepcopy(old["status"])
+        self._omit_empty(res, obj)
         self._validate(res, obj, group)
         if res == "configmaps" and old.get("immutable") and (
                 obj.get("data") != old.get("data") or obj.get("binaryData") != old.get("binaryData")
@@ -1281,17 +1363,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 h["Retry-After"] = ra
             return self._send(p.get("code", 429), APF_BODY.encode(), "text/plain; charset=utf-8", h)
         if kind == "continue_expired":
-            md = {}
-            if p.get("new_continue", True):
-                md["continue"] = base64.b64encode(json.dumps(
-                    {"v": "meta.k8s.io/v1", "rv": -1, "start": "\0"}).encode()).decode()
-            e = ApiError(410, "Expired", "The provided continue parameter is too old to display a consistent list "
-                         "result. You can start a new list without the continue parameter, or use the continue "
-                         "token in this response to retrieve the remainder of the results. Continuing with the "
-                         "provided token results in an inconsistent list - objects that were created, modified, or "
-                         "deleted between the time the first chunk was returned and now may show up in the list.",
-                         metadata=md)
-            return self._send_error(e)
+            return self._send_error(continue_expired(new_continue=p.get("new_continue", True)))
         code = p.get("code", 500)
         defaults = {410: ("Expired", "The resourceVersion for the provided watch is too old."),
                     429: ("TooManyRequests", "Too many requests, please try again later."),
@@ -1457,9 +1529,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             elif ct == "application/json-patch+json":
                 try:
                     new = json_patch(cur, patch)
-                except JsonPatchError as e:
+                except JsonPatchError:
+                    # The real server drops the jsonpatch error's text: NewGenericServerResponse(422, ...,
+                    # isUnexpectedResponse=false) leaves details empty, so no client ever sees which op failed.
                     raise ApiError(422, "Invalid", "the server rejected our request due to an error in our request",
-                                   {"causes": [{"reason": "UnexpectedServerResponse", "message": str(e)}]})
+                                   {})
             else:
                 raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
                                "accepted media types include: application/json-patch+json, "
@@ -1518,9 +1592,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 except (ValueError, KeyError, TypeError, binascii.Error):
                     raise bad_request("continue key is not valid: incorrect encoded start resourceVersion "
                                       "(version meta.k8s.io/v1)")
-                if list_rv < api._compacted:
-                    raise ApiError(410, "Expired", "The provided continue parameter is too old to display a "
-                                   "consistent list result. You can start a new list without the continue parameter.")
+                if list_rv < 0:  # the inconsistent token of an expired one: the rest at the current RV
+                    list_rv = api._rv
+                elif list_rv < api._compacted:
+                    raise continue_expired(start)
             keys = sorted(k for k in api._objects if k[0] == res and (ns is None or k[1] == ns))
             items = []
             for k in keys:
@@ -1535,8 +1610,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if limit and len(items) > limit:
             rest = len(items) - limit
             items = items[:limit]
-            md["continue"] = base64.b64encode(json.dumps(
-                {"v": "meta.k8s.io/v1", "rv": list_rv, "start": items[-1][0]}, separators=(",", ":")).encode()).decode()
+            # Opaque to clients; the real server's is unpadded base64url with the etcd key, this one's
+            # alphabet (+ / =) makes a client that forgets to escape it fail.
+            md["continue"] = continue_token(list_rv, items[-1][0])
             if labels.empty() and fields.empty():
                 md["remainingItemCount"] = rest
         out = []
@@ -1586,11 +1662,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 raise invalid("ListOptions", "", [("FieldValueForbidden", "sendInitialEvents",
                                                    "Forbidden: sendInitialEvents is forbidden for watch unless the "
                                                    "WatchList feature gate is enabled")], "meta.k8s.io")
-            if q.get("resourceVersionMatch") != "NotOlderThan" or not bookmarks:
+            if q.get("resourceVersionMatch") != "NotOlderThan":  # 1.32 does not require allowWatchBookmarks
                 raise invalid("ListOptions", "", [("FieldValueForbidden", "resourceVersionMatch",
                                                    "Forbidden: sendInitialEvents requires setting "
                                                    "resourceVersionMatch to NotOlderThan")], "meta.k8s.io")
         send_initial = send_initial == "true"
+        if send_initial and api.watch_list == "no-progress-notify":
+            error = ApiError(500, "InternalError", "a watch stream was requested by the client but the required "
+                             "storage feature RequestWatchProgress is disabled")
+        else:
+            error = None
         if rv not in ("", "0") and not rv.isdigit():
             raise bad_request(f'invalid resource version "{rv}"')
         try:
@@ -1602,10 +1683,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         life = timeout if timeout is not None else random.uniform(api.min_watch_seconds, api.max_watch_seconds)
         deadline = time.monotonic() + life
         w = Watcher(group, res, ns)
-        error = None
         initial = []
         with api._lock:
-            if rv not in ("", "0") and int(rv) > api._rv:
+            if error is None and rv not in ("", "0") and int(rv) > api._rv:
                 end = time.monotonic() + api.too_large_timeout
                 while int(rv) > api._rv and time.monotonic() < end:
                     api._cond.wait(end - time.monotonic())
@@ -1681,17 +1761,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             o = api._visible(res, group, obj) if typ != "BOOKMARK" and typ != "ERROR" else obj
             return go_json({"type": typ, "object": o}) + b"\n"
 
-        def bookmark(extra_md=None, ts_null=False):
+        def bookmark():
+            """A periodic or pre-timeout bookmark, shaped like the real one: an empty object of the kind
+            whose zero creationTimestamp Go encodes as null. Like the watch cache, none unless something
+            was written after the watch started: the cache's watcher counts the history it replays as
+            seen, the events its selector hid included, and sends only bookmarks newer than that (so a
+            quiet stream, or one that only replays history, gets none)."""
             with api._lock:
                 brv = api._rv if w.q.empty() and not pending else None
-            if brv is None:
+            if brv is None or brv <= start_rv:
                 return None
-            md = {"resourceVersion": str(brv)}
-            if ts_null:
-                md["creationTimestamp"] = None
-            if extra_md:
-                md.update(extra_md)
-            return event_bytes("BOOKMARK", {"kind": kind, "apiVersion": apiv, "metadata": md})
+            return event_bytes("BOOKMARK", {"kind": kind, "apiVersion": apiv, "metadata": {
+                "resourceVersion": str(brv), "creationTimestamp": None}})
 
         def end():
             self.wfile.write(b"0\r\n\r\n")
@@ -1739,7 +1820,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     with api._lock:
                         brv = api._rv
                     self._emit(event_bytes("BOOKMARK", {"kind": kind, "apiVersion": apiv, "metadata": {
-                        "resourceVersion": str(brv), "annotations": {"k8s.io/initial-events-end": "true"}}}), split)
+                        "resourceVersion": str(brv), "creationTimestamp": None,
+                        "annotations": {"k8s.io/initial-events-end": "true"}}}), split)
             # next event
             if pending:
                 ev = pending.popleft()
