@@ -23,6 +23,7 @@ compacting etcd, re-registering the node).
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -479,23 +480,30 @@ evictionHard: {{memory.available: 100Mi, nodefs.available: 1%, imagefs.available
         log(f"up in {time.monotonic() - t0:.1f} s (build {t_build - t0:.1f} s, "
             f"images {t_images - t_build:.1f} s, node {time.monotonic() - t_images:.1f} s)")
 
+    def tool(self, name):
+        """A binary of this cluster's build; None when it is gone (a newer build pruned it)."""
+        try:
+            with open(os.path.join(self.dir, "bin")) as f:
+                path = os.path.join(self.bin or f.read().strip(), name)
+        except OSError:
+            return None
+        return path if os.access(path, os.X_OK) else None
+
     def crictl(self, *args, check=False):
-        b = self.bin or open(os.path.join(self.dir, "bin")).read().strip()
-        return run(f"{b}/crictl", "--runtime-endpoint", f"unix://{self.sock}", "--timeout", "30s", *args,
+        return run(self.tool("crictl"), "--runtime-endpoint", f"unix://{self.sock}", "--timeout", "30s", *args,
                    check=check, capture=True)
 
     def down(self):
         """Idempotent, and works from whatever state a killed up or a crashed test left."""
         self.stop("kubelet")
-        if self.pid("containerd") and os.path.exists(os.path.join(self.dir, "bin")):
+        if self.pid("containerd") and self.tool("crictl"):
             # Stopping the sandboxes tears down their CNI network namespaces and mounts the way
             # the kubelet would have.
             self.crictl("stopp", *self.crictl("pods", "-q").stdout.split())
             self.crictl("rmp", "-f", *self.crictl("pods", "-q").stdout.split())
         self.stop("kube-proxy")
-        if os.path.exists(os.path.join(self.dir, "bin")):
-            b = open(os.path.join(self.dir, "bin")).read().strip()
-            run(f"{b}/kube-proxy", "--cleanup", check=False)
+        if self.tool("kube-proxy"):
+            run(self.tool("kube-proxy"), "--cleanup", check=False)
         self.stop("containerd")
         self.kill_leftovers()
         for name in reversed(CONTROL_PLANE):
@@ -533,11 +541,13 @@ evictionHard: {{memory.available: 100Mi, nodefs.available: 1%, imagefs.available
             time.sleep(0.1)
 
     def unmount(self):
+        # The kubelet bind-mounts its root onto itself to make it a shared mount: that one too.
         prefixes = (KUBELET_ROOT + "/", self.dir + "/", "/run/netns/cni-", "/var/run/netns/cni-")
         for _ in range(3):
             with open("/proc/self/mountinfo") as f:
                 points = [line.split()[4].replace("\\040", " ") for line in f]
-            mine = sorted({m for m in points if m.startswith(prefixes)}, key=len, reverse=True)
+            mine = sorted({m for m in points if m.startswith(prefixes) or m in (KUBELET_ROOT, self.dir)},
+                          key=len, reverse=True)
             if not mine:
                 break
             for m in mine:
@@ -558,7 +568,7 @@ evictionHard: {{memory.available: 100Mi, nodefs.available: 1%, imagefs.available
                 chains = [r.split()[1] for r in rules if r.startswith("-N ") and
                           (r.split()[1].startswith(("KUBE-", "CNI-")) or r.split()[1] == FENCE)]
                 for r in rules:
-                    words = r.split()
+                    words = shlex.split(r)  # kube-proxy's rules carry quoted --comment strings
                     if words[0] == "-A" and "-j" in words and words[words.index("-j") + 1] in chains \
                             and words[1] not in chains:
                         run(tool, "-t", table, "-D", *words[1:], check=False)
