@@ -511,11 +511,26 @@ evictionHard: {{memory.available: 100Mi, nodefs.available: 1%, imagefs.available
         self.unmount()
         self.remove_network()
         self.remove_cgroups()
-        if os.path.exists(MARKER):
-            with open(MARKER) as f:
-                if f.read().strip() == self.dir:
-                    shutil.rmtree(KUBELET_ROOT)
+        self.remove_kubelet_root()
         log(f"down: {self.dir} stopped and removed from the machine")
+
+    def remove_kubelet_root(self):
+        """/var/lib/kubelet if up made it for this cluster: the marker goes last, so a down that
+        fails half-way (a mount still busy) can be run again and finish."""
+        try:
+            with open(MARKER) as f:
+                if f.read().strip() != self.dir:
+                    return
+        except FileNotFoundError:
+            if not os.path.isdir(KUBELET_ROOT) or os.listdir(KUBELET_ROOT):
+                return
+        for name in os.listdir(KUBELET_ROOT):
+            path = os.path.join(KUBELET_ROOT, name)
+            if path != MARKER:
+                shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.unlink(path)
+        if os.path.exists(MARKER):
+            os.unlink(MARKER)
+        os.rmdir(KUBELET_ROOT)
 
     def kill_leftovers(self):
         """containerd's shims outlive it, and the containers their shims ran: end both."""
