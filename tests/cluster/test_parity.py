@@ -32,8 +32,7 @@ import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from tier import ROOT, TAINT, Tier  # noqa: E402
-from test_cluster import Result  # noqa: E402
+from tier import ROOT, TAINT, Tier, run_tests  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "kube"))
 from apiserver import ApiServer  # noqa: E402
@@ -738,9 +737,4 @@ class Parity(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    runner = unittest.TextTestRunner(verbosity=2, resultclass=Result)
-    prog = unittest.main(testRunner=runner, exit=False)
-    r = prog.result
-    failed = len(r.failures) + len(r.errors) + len(r.unexpectedSuccesses)
-    print(f"cluster: {r.passed} passed, {failed} failed")
-    sys.exit(1 if failed or r.testsRun == 0 else 0)
+    sys.exit(run_tests(unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])))
