@@ -617,8 +617,9 @@ static void on_event_posted(KubeRequest *req, int error, const KubeStatus *st, c
         free(name);
 }
 
+/* logged: the message is already in the log (a warning, logged when the version was read). */
 static void post_event(KubeSource *s, const KubeObject *o, const KubeProfile *p, const char *reason,
-                       const char *message)
+                       const char *message, bool logged)
 {
         KubeObjectRef ref = {.kind = o->kind,
                              .namespace = o->namespace,
@@ -630,7 +631,8 @@ static void post_event(KubeSource *s, const KubeObject *o, const KubeProfile *p,
         if (event_remembered(s, name))
                 return;
         /* Logged here, once per version, like the Event: every sync sees the same rejection again. */
-        log_profile(LOG_WARNING, p->path, p->origin, "%s", message);
+        if (!logged)
+                log_profile(LOG_WARNING, p->path, p->origin, "%s", message);
         free(s->events_sent[s->events_next]);
         s->events_sent[s->events_next] = strdup(name);
         s->events_next = (s->events_next + 1) % EVENTS_REMEMBERED;
@@ -681,12 +683,12 @@ void kube_source_after_sync(KubeSource *s, const SyncResult *res)
                                           "node: "
                                         : "invalid profile not installed: ",
                                 p->problems ?: "", "");
-                        post_event(s, en->object, p, "ProfileRejected", message);
+                        post_event(s, en->object, p, "ProfileRejected", message, false);
                         break;
                 case SYNC_CONFLICT:
                         (void) snprintf(message, sizeof(message), "%s: conflict: %s; not installed", p->path,
                                         e->reason ?: "");
-                        post_event(s, en->object, p, "ProfileConflict", message);
+                        post_event(s, en->object, p, "ProfileConflict", message, false);
                         break;
                 case SYNC_INSTALLED:
                 case SYNC_UPDATED:
@@ -698,7 +700,7 @@ void kube_source_after_sync(KubeSource *s, const SyncResult *res)
                                 break;
                         (void) snprintf(message, sizeof(message), "%s: installed with warnings: %s", p->path,
                                         p->warnings);
-                        post_event(s, en->object, p, "ProfileWarning", message);
+                        post_event(s, en->object, p, "ProfileWarning", message, true);
                         break;
                 default:
                         break;
