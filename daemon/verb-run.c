@@ -558,7 +558,7 @@ static int full_sync(Manager *m)
                 return r;
         }
 
-        r = sync_apply(m->root, in.set, in.n, in.complete, now_realtime(), m->delete_grace_usec, &res);
+        r = sync_apply(m->root, in.set, in.n, in.complete, now_monotonic(), m->delete_grace_usec, &res);
         if (r < 0) {
                 log_profile(LOG_ERR, NULL, m->root_path,
                             "cannot record what seccompd owns: %s; nothing installed", strerror(-r));
@@ -669,7 +669,7 @@ static int full_sync(Manager *m)
                 (void) watch_managed_dirs(m);
                 m->grace_timer = sd_event_source_disable_unref(m->grace_timer);
                 if (res.next_deadline_usec)
-                        (void) sd_event_add_time(m->event, &m->grace_timer, CLOCK_REALTIME,
+                        (void) sd_event_add_time(m->event, &m->grace_timer, CLOCK_MONOTONIC,
                                                  res.next_deadline_usec, 0, on_grace_timer, m);
         }
 finish:

@@ -127,14 +127,24 @@ static void request_succeeded(KubeReflector *r, const char *verb)
                 r->cb.problem(r, verb, 0, NULL, NULL, r->userdata);
 }
 
-static int on_wait_done(sd_event_source *s, uint64_t usec, void *userdata)
+static void retry(KubeReflector *r)
 {
-        KubeReflector *r = userdata;
         r->timer = sd_event_source_disable_unref(r->timer);
         if (r->next_is_relist || !r->rv)
                 start_list(r);
         else
                 start_watch(r);
+}
+
+static int on_wait_done(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        retry(userdata);
+        return 0;
+}
+
+static int on_retry_deferred(sd_event_source *s, void *userdata)
+{
+        retry(userdata);
         return 0;
 }
 
@@ -149,13 +159,16 @@ static void wait_then(KubeReflector *r, bool relist, int retry_after)
         r->phase = PHASE_WAITING;
         r->next_is_relist = relist;
         r->timer = sd_event_source_disable_unref(r->timer);
-        if (sd_event_add_time_relative(r->event, &r->timer, CLOCK_MONOTONIC, d, 0, on_wait_done, r) < 0) {
-                /* Cannot even arm a timer: try again on the next turn rather than stall forever. */
+        if (sd_event_add_time_relative(r->event, &r->timer, CLOCK_MONOTONIC, d, 0, on_wait_done, r) >= 0)
+                return;
+        /* Cannot even arm a timer: try again on the next turn rather than stall forever. Not by calling
+         * start_*() from here: they come back here when they fail, and a lasting failure would recurse
+         * without ever returning to the loop. */
+        r->timer = NULL;
+        if (sd_event_add_defer(r->event, &r->timer, on_retry_deferred, r) < 0) {
                 r->timer = NULL;
-                if (relist)
-                        start_list(r);
-                else
-                        start_watch(r);
+                report(r, relist ? "list" : "watch", -ENOMEM, NULL,
+                       "cannot schedule a retry; waiting for a relist");
         }
 }
 

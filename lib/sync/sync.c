@@ -20,7 +20,8 @@
 typedef struct Owned {
         char *path;
         bool is_dir;                      /* a directory seccompd created, removed once empty */
-        uint64_t missing_since;           /* left the desired set at this time, 0 while desired */
+        uint64_t missing_since;           /* left the desired set at this now_usec, 0 while desired; never
+                                             saved: see state_save() */
         uint8_t hash[SHA256_DIGEST_SIZE]; /* of what seccompd last wrote or verified there */
         bool has_hash;
         struct {
@@ -166,9 +167,14 @@ static void owned_remove(SyncRoot *r, Owned *o)
         r->n_owned--;
 }
 
-/* The state file: a header, then one line per owned path: "f|d <missing_since> <path>". Paths are
- * validated names, so they hold no spaces or newlines. Written to a temporary file, fsync'd, renamed,
- * and the root fsync'd: the state on disk is always one complete version. */
+/* The state file: a header, then one line per owned path: "f|d 0 <path>". Paths are validated names,
+ * so they hold no spaces or newlines. Written to a temporary file, fsync'd, renamed, and the root
+ * fsync'd: the state on disk is always one complete version.
+ *
+ * The 0 once held the wall-clock time a path left the desired set. Times are now CLOCK_MONOTONIC,
+ * which means nothing in another boot, so none is saved: after a restart a pending deletion waits a
+ * whole grace again from the first complete sync (longer, never shorter). A 0 there also makes an
+ * older seccompd, reading this file, start its grace afresh rather than delete at once. */
 static int state_save(SyncRoot *r)
 {
         char tmp[64];
@@ -182,8 +188,7 @@ static int state_save(SyncRoot *r)
                 return -ENOMEM;
         fputs("seccompd-state 1\n", f);
         for (size_t i = 0; i < r->n_owned; i++)
-                fprintf(f, "%c %llu %s\n", r->owned[i].is_dir ? 'd' : 'f',
-                        (unsigned long long) r->owned[i].missing_since, r->owned[i].path);
+                fprintf(f, "%c 0 %s\n", r->owned[i].is_dir ? 'd' : 'f', r->owned[i].path);
         if (fclose(f) != 0)
                 return -ENOMEM;
 
@@ -232,11 +237,10 @@ static int state_load(SyncRoot *r)
                         *next++ = 0;
                 if (sscanf(line, "%c %llu %2047s", &type, &since, path) != 3 || (type != 'f' && type != 'd'))
                         return -EBADMSG;
-                Owned *o;
-                k = owned_add(r, path, type == 'd', &o);
+                /* since: ignored, a time from another clock or boot (see state_save()). */
+                k = owned_add(r, path, type == 'd', NULL);
                 if (k < 0)
                         return k;
-                o->missing_since = since;
         }
         return 0;
 }
@@ -677,10 +681,7 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
                 }
                 if (o) {
                         o->seen = true;
-                        if (o->missing_since) {
-                                o->missing_since = 0;
-                                state_dirty = true;
-                        }
+                        o->missing_since = 0;
                 }
                 if (!o) {
                         if (!d->valid) {
@@ -825,11 +826,12 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
                 Owned *o = r->owned + i;
                 if (o->is_dir || o->seen)
                         continue;
-                if (o->missing_since == 0) {
+                /* A time before the departure (a clock stepped back: not CLOCK_MONOTONIC) counts the
+                 * grace again from now; it must never underflow into "long past due". */
+                if (o->missing_since == 0 || now_usec < o->missing_since)
                         o->missing_since = MAX(now_usec, (uint64_t) 1);
-                        state_dirty = true;
-                }
-                if (now_usec - o->missing_since >= delete_grace_usec) {
+                uint64_t missing_for = now_usec > o->missing_since ? now_usec - o->missing_since : 0;
+                if (missing_for >= delete_grace_usec) {
                         due[n_due] = strdup(o->path);
                         n_due += due[n_due] != NULL;
                         continue;

@@ -78,6 +78,9 @@ static inline void sync_root_freep(SyncRoot **r)
 }
 
 /* Converges the directory. complete=false (a source could not be read in full) never deletes.
+ * now_usec is CLOCK_MONOTONIC, and so is next_deadline_usec: the grace counts the time the node ran,
+ * so a wall-clock step cannot shorten or skip it, and a suspend (which CLOCK_BOOTTIME would count)
+ * does not use it up while no source could be watched. The grace starts again on a restart.
  * Returns 0 with *ret filled, or a negative errno when the state itself cannot be written (then
  * nothing new was installed). Per-profile failures are events. */
 int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, uint64_t now_usec,

@@ -287,8 +287,8 @@ class Daemon(unittest.TestCase):
         self.sock.close()
         shutil.rmtree(self.tmp)
 
-    def start(self, *extra):
-        env = dict(os.environ, NOTIFY_SOCKET=f"{self.tmp}/notify")
+    def start(self, *extra, env=None):
+        env = dict(os.environ, NOTIFY_SOCKET=f"{self.tmp}/notify", **(env or {}))
         self.proc = subprocess.Popen([SECCOMPD, "run", "--source", f"dir:{self.src}", "--root", self.root, *extra],
                                      env=env, stderr=subprocess.DEVNULL)
         self.wait_for(lambda m: "READY=1" in m)
@@ -391,6 +391,31 @@ data: {kept.json: '{"defaultAction":"SCMP_ACT_LOG"}'}
         self.until(lambda: not os.path.exists(f"{self.root}/a.json"))  # the grace timer fires a sync
         self.proc.send_signal(signal.SIGHUP)
         self.wait_for(lambda m: m.startswith("STATUS=sync"))
+
+    def step_wall_clock_during_grace(self, seconds):
+        """A profile pending deletion with a grace of an hour; then the daemon's wall clock (alone, through
+        an LD_PRELOAD shim) is stepped and a full sync asked for: the grace runs on CLOCK_MONOTONIC,
+        so the file must stay, still pending."""
+        offset = f"{self.tmp}/wallclock-offset"
+        write(offset, "0")
+        write(f"{self.src}/a.json", profile(1))
+        # ASan wants its runtime first among the libraries; the shim comes before it under LD_PRELOAD.
+        asan = ":".join(filter(None, [os.environ.get("ASAN_OPTIONS"), "verify_asan_link_order=0"]))
+        self.start("--delete-grace", "1h", env={"LD_PRELOAD": os.environ["WALLCLOCK_SHIM"],
+                                                "SECCOMPD_TEST_WALLCLOCK_OFFSET": offset, "ASAN_OPTIONS": asan})
+        os.unlink(f"{self.src}/a.json")
+        self.wait_for(lambda m: "1 pending deletion" in m)
+        write(offset, str(seconds))
+        self.proc.send_signal(signal.SIGHUP)
+        msg = self.wait_for(lambda m: m.startswith("STATUS=sync"))
+        self.assertIn("1 pending deletion", msg)
+        self.assertTrue(os.path.exists(f"{self.root}/a.json"))
+
+    def test_wall_clock_stepped_forward_does_not_end_the_grace(self):
+        self.step_wall_clock_during_grace(2 * 3600)
+
+    def test_wall_clock_stepped_back_does_not_end_the_grace(self):
+        self.step_wall_clock_during_grace(-2 * 3600)
 
     def test_second_instance_waits_for_the_lock(self):
         self.start()

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The pure parts of the Kubernetes client: the one HTTP-to-errno table and the backoff. The protocol
- * itself is tested end to end against the test API server (tests/integration/test_kube.py). */
+/* The pure parts of the Kubernetes client: the one HTTP-to-errno table, the backoff, and how the
+ * reflector retries when it cannot even start a request. The protocol itself is tested end to end
+ * against the test API server (tests/integration/test_kube.py). */
 #include <curl/curl.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -8,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <systemd/sd-event.h>
 
 #include "kube/client.h"
 #include "kube/reflector.h"
@@ -62,11 +64,73 @@ static void test_backoff(void **state)
         assert_int_equal(kube_backoff_next(&fast, now, 0.0), 8000);
 }
 
+/* The reflector's calls out, replaced at link time (-Wl,--wrap in tests/meson.build): requests that
+ * cannot start and timers that cannot be armed, as when memory runs out. */
+#define FAILED_STARTS 1000
+
+static sd_event *loop;
+static bool timers_fail;
+static unsigned n_starts;
+static uint64_t start_iteration[FAILED_STARTS + 1];
+
+int __real_sd_event_add_time_relative(sd_event *e, sd_event_source **s, clockid_t clock, uint64_t usec,
+                                      uint64_t accuracy, sd_event_time_handler_t callback, void *userdata);
+int __wrap_sd_event_add_time_relative(sd_event *e, sd_event_source **s, clockid_t clock, uint64_t usec,
+                                      uint64_t accuracy, sd_event_time_handler_t callback, void *userdata);
+int __wrap_kube_request_start(KubeClient *c, const KubeRequestOptions *o, KubeRequest **ret);
+
+int __wrap_sd_event_add_time_relative(sd_event *e, sd_event_source **s, clockid_t clock, uint64_t usec,
+                                      uint64_t accuracy, sd_event_time_handler_t callback, void *userdata)
+{
+        if (timers_fail)
+                return -ENOMEM;
+        return __real_sd_event_add_time_relative(e, s, clock, usec, accuracy, callback, userdata);
+}
+
+/* Fails FAILED_STARTS times, then "starts" a request that never completes. */
+int __wrap_kube_request_start(KubeClient *c, const KubeRequestOptions *o, KubeRequest **ret)
+{
+        uint64_t iteration = 0;
+        assert_int_equal(sd_event_get_iteration(loop, &iteration), 0);
+        assert_true(n_starts <= FAILED_STARTS);
+        start_iteration[n_starts++] = iteration;
+        if (n_starts <= FAILED_STARTS)
+                return -ENOMEM;
+        *ret = NULL;
+        return 0;
+}
+
+/* With no timer for the backoff, the next attempt comes on the loop's next turn: never from inside
+ * the failed one, where a failure that lasts would recurse until the stack overflows, and the loop
+ * (signals, the watchdog, the other reflectors) would not run in between. */
+static void test_failed_start_retries_from_the_loop(void **state)
+{
+        KubeReflectorCallbacks cb = {};
+        KubeReflectorOptions o = {.resource = "configmaps", .namespace = "ns", .callbacks = &cb};
+        KubeReflector *r = NULL;
+
+        assert_int_equal(sd_event_new(&loop), 0);
+        assert_int_equal(kube_reflector_new(NULL, loop, &o, &r), 0);
+        timers_fail = true;
+        assert_int_equal(kube_reflector_start(r), 0);
+        assert_int_equal(n_starts, 1);
+        for (unsigned turn = 0; n_starts <= FAILED_STARTS && turn < 2 * FAILED_STARTS; turn++)
+                assert_true(sd_event_run(loop, 0) >= 0);
+        assert_int_equal(n_starts, FAILED_STARTS + 1);
+        for (unsigned i = 1; i < n_starts; i++)
+                assert_true(start_iteration[i] > start_iteration[i - 1]);
+        assert_int_equal(kube_reflector_stats(r)->errors, FAILED_STARTS);
+        timers_fail = false;
+        kube_reflector_free(r);
+        loop = sd_event_unref(loop);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_status_table),
                 cmocka_unit_test(test_backoff),
+                cmocka_unit_test(test_failed_start_retries_from_the_loop),
         };
         cmocka_set_message_output(CM_OUTPUT_TAP);
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -244,6 +244,68 @@ static void test_delete_grace_and_incomplete_reads(void **state)
         assert_content(at(f, "deep/foreign.txt"), "not ours"); /* kept, and so is deep/ */
 }
 
+/* now_usec is CLOCK_MONOTONIC, but the engine must not trust it blindly: a time before the file
+ * left the set (a clock stepped back) counts as no time at all, never as a huge one. */
+static void test_delete_grace_survives_a_clock_step_back(void **state)
+{
+        Fixture *f = *state;
+        SyncResult res;
+        DesiredProfile d = P("gone.json", "X", true);
+
+        apply(f, &d, 1, true, 1000 * SEC, 60 * SEC, &res);
+        sync_result_clear(&res);
+        apply(f, NULL, 0, true, 1000 * SEC, 60 * SEC, &res);
+        assert_int_equal(only_event(&res), SYNC_DELETE_PENDING);
+        sync_result_clear(&res);
+
+        /* Back by 990 s: still pending, and the grace is counted again from the step. */
+        apply(f, NULL, 0, true, 10 * SEC, 60 * SEC, &res);
+        assert_int_equal(only_event(&res), SYNC_DELETE_PENDING);
+        assert_true(res.next_deadline_usec == 70 * SEC);
+        sync_result_clear(&res);
+        assert_int_equal(access(at(f, "gone.json"), F_OK), 0);
+
+        apply(f, NULL, 0, true, 69 * SEC, 60 * SEC, &res);
+        assert_int_equal(only_event(&res), SYNC_DELETE_PENDING);
+        sync_result_clear(&res);
+        apply(f, NULL, 0, true, 70 * SEC, 60 * SEC, &res);
+        assert_int_equal(only_event(&res), SYNC_REMOVED);
+        sync_result_clear(&res);
+        assert_int_equal(access(at(f, "gone.json"), F_OK), -1);
+}
+
+/* A monotonic time means nothing in another boot, nor in another process's clock: after the root is
+ * opened again, a pending deletion waits a whole grace from the first sync, whether the new clock
+ * reads less (a reboot) or far more (a node that ran long before seccompd started) than the old. */
+static void test_delete_grace_starts_again_after_a_restart(void **state)
+{
+        Fixture *f = *state;
+        SyncResult res;
+        DesiredProfile set[] = {P("back.json", "B", true), P("ahead.json", "A", true)};
+        uint64_t before[] = {5000 * SEC, 10 * SEC}, after[] = {2 * SEC, 5000 * SEC};
+
+        for (size_t i = 0; i < 2; i++) {
+                apply(f, set + i, 1, true, before[i], 60 * SEC, &res);
+                sync_result_clear(&res);
+                apply(f, NULL, 0, true, before[i], 60 * SEC, &res);
+                assert_int_equal(only_event(&res), SYNC_DELETE_PENDING);
+                sync_result_clear(&res);
+
+                sync_root_free(f->r);
+                assert_int_equal(sync_root_open(f->root, false, &f->r), 0);
+                apply(f, NULL, 0, true, after[i], 60 * SEC, &res);
+                assert_int_equal(only_event(&res), SYNC_DELETE_PENDING);
+                assert_true(res.next_deadline_usec == after[i] + 60 * SEC);
+                sync_result_clear(&res);
+                assert_int_equal(access(at(f, set[i].path), F_OK), 0);
+
+                apply(f, NULL, 0, true, after[i] + 60 * SEC, 60 * SEC, &res);
+                assert_int_equal(only_event(&res), SYNC_REMOVED);
+                sync_result_clear(&res);
+                assert_int_equal(access(at(f, set[i].path), F_OK), -1);
+        }
+}
+
 static void test_drift_repair(void **state)
 {
         Fixture *f = *state;
@@ -391,6 +453,10 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_conflict_and_adoption, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_same_path_twice, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_delete_grace_and_incomplete_reads, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_delete_grace_survives_a_clock_step_back, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_delete_grace_starts_again_after_a_restart, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_drift_repair, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_symlinks_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restart_keeps_ownership_and_lock, setup, teardown),
