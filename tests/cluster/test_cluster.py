@@ -13,6 +13,7 @@ import json
 import os
 import re
 import ssl
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -54,6 +55,16 @@ def tutorial_configmap():
 
 class Install(unittest.TestCase):
     """1. Install as the README says."""
+
+    def test_0_up_refuses_a_second_cluster(self):
+        """One kubelet per machine: a second up stops before touching anything, the first runs on."""
+        with tempfile.TemporaryDirectory(dir="/var/tmp") as other:
+            p = subprocess.run([os.path.join(ROOT, "tests", "cluster", "up"), other], text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn("a kubelet is already running", p.stderr)
+            self.assertEqual(os.listdir(other), [])
+        self.assertTrue(T.c.node_ready())
 
     def test_1_kustomize_pod_is_ready_through_readyz(self):
         pod = T.install()
