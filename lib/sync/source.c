@@ -8,6 +8,7 @@
 #include <yaml.h>
 
 #include "paths.h"
+#include "shared/base64.h"
 #include "shared/fileio.h"
 #include "shared/macro.h"
 #include "source.h"
@@ -58,45 +59,6 @@ static int source_add(SourceSet *s, const char *dir, const char *name, char *byt
         s->items = items;
         s->items[s->n++] = (SourceProfile){
                 .path = TAKE_PTR(path), .bytes = bytes, .len = len, .origin = origin, .adopt = adopt};
-        return 0;
-}
-
-static int base64_decode(const char *in, size_t n, char **ret, size_t *ret_len)
-{
-        char *out = malloc(n / 4 * 3 + 4);
-        size_t o = 0;
-        unsigned acc = 0, bits = 0, pad = 0;
-
-        if (!out)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                char c = in[i];
-                int v = c >= 'A' && c <= 'Z'   ? c - 'A'
-                        : c >= 'a' && c <= 'z' ? c - 'a' + 26
-                        : c >= '0' && c <= '9' ? c - '0' + 52
-                        : c == '+'             ? 62
-                        : c == '/'             ? 63
-                                               : -1;
-                if (c == '=') {
-                        pad++;
-                        continue;
-                }
-                if (c == '\n' || c == '\r' || c == ' ')
-                        continue;
-                if (v < 0 || pad) {
-                        free(out);
-                        return -EINVAL;
-                }
-                acc = (acc << 6) | (unsigned) v;
-                bits += 6;
-                if (bits >= 8) {
-                        bits -= 8;
-                        out[o++] = (char) ((acc >> bits) & 0xff);
-                }
-        }
-        out[o] = 0;
-        *ret = out;
-        *ret_len = o;
         return 0;
 }
 
@@ -157,7 +119,9 @@ static int read_data(SourceSet *s, yaml_document_t *doc, yaml_node_t *data, cons
                 char *bytes = NULL, *origin = NULL;
                 size_t len;
                 if (enc == ENCODING_BASE64) {
-                        r = base64_decode((const char *) v->data.scalar.value, v->data.scalar.length, &bytes,
+                        /* The decoder the API path uses: what the API server would refuse is refused. */
+                        uint8_t *b = NULL;
+                        r = base64_decode((const char *) v->data.scalar.value, v->data.scalar.length, &b,
                                           &len);
                         if (r == -EINVAL) {
                                 r = source_error(s, "%s: %s[%s]: not valid base64", where, field, key);
@@ -165,6 +129,7 @@ static int read_data(SourceSet *s, yaml_document_t *doc, yaml_node_t *data, cons
                                         return r;
                                 continue;
                         }
+                        bytes = (char *) b;
                 } else {
                         len = v->data.scalar.length;
                         bytes = malloc(len + 1);

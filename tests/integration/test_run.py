@@ -2,6 +2,7 @@
 """seccompd run, through the real binary: --once and its exit codes, the daemon reacting to source
 changes and drift (synchronised on its sd_notify messages, never on sleeps), a full filesystem, and
 kill -9 at random moments during large syncs."""
+import base64
 import hashlib
 import json
 import os
@@ -118,6 +119,31 @@ data: {"..a.json": 'x', "b.txt": 'x'}
         self.assertIn('annotation seccompd.io/directory "../escape"', p.stderr)
         self.assertIn("data[..a.json]", p.stderr)
         self.assertIn("data[b.txt]", p.stderr)
+
+    def test_unpadded_base64_key_not_used(self):
+        """Secret data and ConfigMap binaryData are base64 as Kubernetes writes it (Go's StdEncoding:
+        padding required). An unpadded value is refused key by key, as the API path refuses it, and
+        nothing is installed for it."""
+        padded = base64.b64encode(profile(1).encode()).decode()
+        unpadded = base64.b64encode(profile(2).encode()).decode().rstrip("=")
+        self.assertNotEqual(len(unpadded) % 4, 0)
+        write(f"{self.src}/s.yaml", f"""apiVersion: v1
+kind: Secret
+metadata: {{name: s, namespace: apps, labels: {{seccompd.io/profile: "true"}}}}
+data: {{good.json: {padded}, x.json: {unpadded}, empty.json: e30}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: c, namespace: apps, labels: {{seccompd.io/profile: "true"}}}}
+binaryData: {{y.json: {unpadded}}}
+""")
+        p = once(self.src, self.root)
+        self.assertEqual(read(f"{self.root}/good.json"), profile(1))
+        for name in ("x.json", "empty.json", "y.json"):
+            self.assertFalse(os.path.exists(f"{self.root}/{name}"), p.stderr)
+        self.assertRegex(p.stderr, r"s\.yaml: Secret apps/s: data\[x\.json\]: not valid base64")
+        self.assertRegex(p.stderr, r"s\.yaml: Secret apps/s: data\[empty\.json\]: not valid base64")
+        self.assertRegex(p.stderr, r"s\.yaml: ConfigMap apps/c: binaryData\[y\.json\]: not valid base64")
 
     def test_configmap_volume_layout(self):
         """A mounted ConfigMap volume: keys are symlinks into ..data, which points at a timestamped
