@@ -615,8 +615,8 @@ static int full_sync(Manager *m)
                                             : "invalid update rejected; the last good profile stays");
                         break;
                 case SYNC_CONFLICT:
-                        if (m->kube)
-                                break; /* logged once per version with its Event */
+                        if (m->kube && e->index < in.n)
+                                break; /* logged once per version with its Event; removals are not */
                         log_profile(LOG_WARNING, e->path, e->origin, "conflict: %s; left alone",
                                     e->reason ?: "");
                         break;

@@ -417,6 +417,19 @@ static const char *unsafe_reason(int k)
         }
 }
 
+/* Something seccompd did not write (a symlink, a directory, a FIFO...) at or above the target is a
+ * conflict like a foreign file: reported with what it is, left alone, and no sign of a failing disk
+ * (--once exits 1 for it, not 3). Any other error is a failure. */
+static void event_add_error(SyncResult *res, size_t index, const char *path, const char *origin, int k)
+{
+        const char *reason = unsafe_reason(k);
+        event_add(res, reason ? SYNC_CONFLICT : SYNC_FAILED, index, path, origin, k, reason);
+        if (reason)
+                res->conflicts++;
+        else
+                res->failed++;
+}
+
 static void clean_temporaries(int dir_fd)
 {
         _cleanup_close_ int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -689,9 +702,7 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
                                 res.rejected++;
                         } else if (probe[i] < 0) {
                                 /* A symlink, a directory or an I/O error at or above the target. */
-                                event_add(&res, SYNC_FAILED, i, d->path, d->origin, probe[i],
-                                          unsafe_reason(probe[i]));
-                                res.failed++;
+                                event_add_error(&res, i, d->path, d->origin, probe[i]);
                         } else {
                                 event_add(&res, SYNC_CONFLICT, i, d->path, d->origin, 0,
                                           "a file seccompd did not write holds the path");
@@ -708,8 +719,7 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
                 k = open_parent(r, d->path, true, &fd, &leaf, &state_dirty);
                 o = owned_find(r, d->path, false); /* open_parent may have grown the array */
                 if (k < 0) {
-                        event_add(&res, SYNC_FAILED, i, d->path, d->origin, k, unsafe_reason(k));
-                        res.failed++;
+                        event_add_error(&res, i, d->path, d->origin, k);
                         continue;
                 }
                 uint8_t want_hash[SHA256_DIGEST_SIZE];
@@ -735,8 +745,7 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
 
                 int have = read_target(fd, leaf, &cur, &cur_len);
                 if (have < 0 && have != -ENOENT && have != -ELOOP) {
-                        event_add(&res, SYNC_FAILED, i, d->path, d->origin, have, unsafe_reason(have));
-                        res.failed++;
+                        event_add_error(&res, i, d->path, d->origin, have);
                         (void) close(fd);
                         continue;
                 }
@@ -852,8 +861,7 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
                         (void) close(fd);
                 }
                 if (k < 0 && k != -ENOENT) {
-                        event_add(&res, SYNC_FAILED, SIZE_MAX, path, NULL, k, unsafe_reason(k));
-                        res.failed++;
+                        event_add_error(&res, SIZE_MAX, path, NULL, k);
                         continue;
                 }
                 dirset_add(&dirs, path);

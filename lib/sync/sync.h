@@ -39,10 +39,11 @@ typedef enum SyncAction {
         SYNC_ADOPTED,        /* a foreign file taken over, as the source allowed */
         SYNC_KEPT_LAST_GOOD, /* the new version is invalid: the installed one stays */
         SYNC_REJECTED,       /* invalid and never installed */
-        SYNC_CONFLICT,       /* a file seccompd did not write holds the path: left alone */
+        SYNC_CONFLICT,       /* something seccompd did not write holds the path or stands on it (a
+                                file, a symlink, a directory, a FIFO): left alone, never followed */
         SYNC_REMOVED,
         SYNC_DELETE_PENDING, /* left the desired set; removed once the grace period ends */
-        SYNC_FAILED,         /* an I/O error or an unsafe path; see error */
+        SYNC_FAILED,         /* an I/O error; see error */
         SYNC_NEEDS_BYTES,    /* bytes were not given and the file must be written: give them next time */
         _SYNC_ACTION_MAX,
 } SyncAction;
@@ -52,8 +53,8 @@ typedef struct SyncEvent {
         char *path;
         char *origin;       /* NULL for removals */
         size_t index;       /* into the desired set; SIZE_MAX for removals */
-        int error;          /* SYNC_FAILED: negative errno */
-        const char *reason; /* SYNC_FAILED: what was unsafe, or NULL */
+        int error;          /* SYNC_FAILED, SYNC_CONFLICT: negative errno (0: a foreign file, a duplicate) */
+        const char *reason; /* SYNC_CONFLICT: what holds the path; SYNC_FAILED: NULL */
 } SyncEvent;
 
 typedef struct SyncResult {

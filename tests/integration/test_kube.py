@@ -217,6 +217,22 @@ class Lifecycle(KubeCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(read(f"{root}/a.json"), profile(1))
 
+    def test_once_symlink_on_a_target_is_a_conflict(self):
+        """A symlink planted where a profile goes: exit 1 (in conflict), not 3 (failing disk), the other
+        profile installed and the symlink left alone."""
+        self.apply(configmap("one", {"a.json": profile(1), "taken.json": profile(2)}))
+        root = f"{self.tmp}/once-root"
+        os.makedirs(root)
+        os.symlink(f"{self.tmp}/victim", f"{root}/taken.json")
+        r = subprocess.run([SECCOMPD, "run", "--source", "kube", "--kubeconfig", self.srv.kubeconfig_path,
+                            "--namespace", "default", "--root", root, "--once"], capture_output=True, text=True,
+                           timeout=60, env=dict(os.environ, SECCOMPD_TEST_TIME_SCALE=SCALE))
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(read(f"{root}/a.json"), profile(1))
+        self.assertEqual(os.readlink(f"{root}/taken.json"), f"{self.tmp}/victim")
+        self.assertFalse(os.path.lexists(f"{self.tmp}/victim"))
+        self.assertRegex(r.stderr, r"taken\.json: conflict: a symlink .*; not installed")
+
     def test_configuration_errors(self):
         bad = f"{self.tmp}/exec-kubeconfig"
         with open(bad, "w") as f:

@@ -10,6 +10,7 @@ import random
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -75,6 +76,85 @@ class Once(unittest.TestCase):
         self.assertEqual(read(f"{self.root}/taken.json"), "FOREIGN")
         self.assertRegex(p.stderr, r"profile rejected: defaultAction: unknown action .* path=bad\.json source=.*bad\.json")
         self.assertRegex(p.stderr, r"conflict: .* path=taken\.json")
+
+    def test_foreign_objects_on_a_target_path_are_conflicts(self):
+        """A symlink, a FIFO, a directory or a file where seccompd would write is something it did not
+        write: a conflict (exit 1), left as it is and never followed, not a failing disk (exit 3). The
+        other profiles are installed."""
+        elsewhere = f"{self.tmp}/elsewhere"
+        os.mkdir(elsewhere)
+        write(f"{elsewhere}/victim", "PRECIOUS")
+        write(f"{self.src}/good.json", profile(1))
+        write(f"{self.src}/cm.yaml", """apiVersion: v1
+kind: ConfigMap
+metadata: {name: d, labels: {seccompd.io/profile: "true"}, annotations: {seccompd.io/directory: d}}
+data: {p.json: '{"defaultAction":"SCMP_ACT_LOG"}'}
+""")
+        plants = {
+            "symlink": lambda t: os.symlink(f"{elsewhere}/victim", t),
+            "dangling symlink": lambda t: os.symlink(f"{elsewhere}/absent", t),
+            "fifo": os.mkfifo,
+            "directory": os.mkdir,
+        }
+        for what, plant in plants.items():
+            for target in ("taken.json", "d"):  # the target itself, or a directory on its path
+                if (what, target) == ("directory", "d"):
+                    continue  # that is where the file goes
+                with self.subTest(what=what, at=target):
+                    shutil.rmtree(self.root, ignore_errors=True)
+                    os.makedirs(self.root)
+                    write(f"{self.src}/taken.json", profile(2))
+                    plant(f"{self.root}/{target}")
+                    before = os.lstat(f"{self.root}/{target}")
+                    p = once(self.src, self.root)
+                    self.assertEqual(p.returncode, 1, p.stderr)
+                    self.assertEqual(read(f"{self.root}/good.json"), profile(1))
+                    after = os.lstat(f"{self.root}/{target}")
+                    self.assertEqual((after.st_mode, after.st_ino), (before.st_mode, before.st_ino))
+                    self.assertEqual(read(f"{elsewhere}/victim"), "PRECIOUS")
+                    self.assertEqual(sorted(os.listdir(elsewhere)), ["victim"])
+                    rel = "taken\\.json" if target == "taken.json" else "d/p\\.json"
+                    self.assertRegex(p.stderr, rf"conflict: .*; left alone path={rel}")
+                    self.assertNotIn("cannot install", p.stderr)
+        # A plain file where a directory should be.
+        shutil.rmtree(self.root)
+        os.makedirs(self.root)
+        write(f"{self.root}/d", "FOREIGN")
+        p = once(self.src, self.root)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual(read(f"{self.root}/d"), "FOREIGN")
+        self.assertRegex(p.stderr, r"conflict: a symlink or non-directory is on the path.* path=d/p\.json")
+
+    def test_foreign_objects_replacing_own_files_are_conflicts(self):
+        """An own file, or the directory holding it, replaced by something else: also a conflict, and
+        the thing planted is not touched."""
+        write(f"{self.src}/own.json", profile(1))
+        write(f"{self.src}/cm.yaml", """apiVersion: v1
+kind: ConfigMap
+metadata: {name: d, labels: {seccompd.io/profile: "true"}, annotations: {seccompd.io/directory: d}}
+data: {p.json: '{"defaultAction":"SCMP_ACT_LOG"}'}
+""")
+        self.assertEqual(once(self.src, self.root).returncode, 0)
+        write(f"{self.src}/own.json", profile(1, 1))  # a change, so the engine must write
+        os.unlink(f"{self.root}/own.json")
+        os.mkfifo(f"{self.root}/own.json")
+        elsewhere = f"{self.tmp}/elsewhere"
+        os.mkdir(elsewhere)
+        shutil.rmtree(f"{self.root}/d")
+        os.symlink(elsewhere, f"{self.root}/d")
+        p = once(self.src, self.root)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertTrue(stat.S_ISFIFO(os.lstat(f"{self.root}/own.json").st_mode))
+        self.assertEqual(os.readlink(f"{self.root}/d"), elsewhere)
+        self.assertEqual(os.listdir(elsewhere), [])
+        self.assertRegex(p.stderr, r"conflict: something other than a regular file .* path=own\.json")
+        self.assertRegex(p.stderr, r"conflict: a symlink or non-directory is on the path.* path=d/p\.json")
+        # Left the source with the symlink still there: its removal is blocked the same way.
+        os.unlink(f"{self.src}/cm.yaml")
+        p = once(self.src, self.root)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual(os.listdir(elsewhere), [])
+        self.assertRegex(p.stderr, r"conflict: a symlink or non-directory is on the path.* path=d/p\.json")
 
     def test_invalid_update_keeps_last_good_across_runs(self):
         write(f"{self.src}/p.json", profile(1))
@@ -399,6 +479,19 @@ data: {kept.json: '{"defaultAction":"SCMP_ACT_LOG"}'}
             self.assertEqual(sync_number(msg), n + 1, msg)
             self.assertEqual(read(f"{self.root}/n{i}.json"), profile(i))
             n += 1
+
+    def test_ready_despite_a_symlink_on_a_target(self):
+        """A symlink planted where one profile goes does not hold the node back: READY=1 once the
+        others are on disk, and the symlink is left alone."""
+        os.makedirs(self.root)
+        write(f"{self.tmp}/victim", "PRECIOUS")
+        os.symlink(f"{self.tmp}/victim", f"{self.root}/taken.json")
+        write(f"{self.src}/good.json", profile(1))
+        write(f"{self.src}/taken.json", profile(2))
+        self.start()  # waits for READY=1
+        self.assertEqual(read(f"{self.root}/good.json"), profile(1))
+        self.assertEqual(os.readlink(f"{self.root}/taken.json"), f"{self.tmp}/victim")
+        self.assertEqual(read(f"{self.tmp}/victim"), "PRECIOUS")
 
     def test_drift_is_repaired(self):
         write(f"{self.src}/a.json", profile(1))

@@ -335,7 +335,10 @@ static void test_symlinks_refused(void **state)
         assert_int_equal(symlink(f->outside, at(f, "evil")), 0);
         DesiredProfile d = P("evil/p.json", "X", true);
         apply(f, &d, 1, true, 1, 0, &res);
-        assert_int_equal(only_event(&res), SYNC_FAILED);
+        /* Something seccompd did not write: a conflict, not a failing disk. */
+        assert_int_equal(only_event(&res), SYNC_CONFLICT);
+        assert_int_equal(res.conflicts, 1);
+        assert_int_equal(res.failed, 0);
         assert_non_null(strstr(res.events[0].reason, "symlink"));
         sync_result_clear(&res);
         snprintf(victim, sizeof(victim), "%s/p.json", f->outside);
@@ -355,6 +358,40 @@ static void test_symlinks_refused(void **state)
         struct stat st;
         assert_int_equal(lstat(at(f, "own.json"), &st), 0);
         assert_true(S_ISREG(st.st_mode));
+}
+
+/* A symlink, a FIFO or a directory at a new target is something seccompd did not write: a conflict,
+ * left as it is, and no sign of a failing disk (--once exits 1 for it, not 3). */
+static void test_foreign_objects_are_conflicts(void **state)
+{
+        Fixture *f = *state;
+        SyncResult res;
+        char victim[128];
+
+        snprintf(victim, sizeof(victim), "%s/target", f->outside);
+        write_file(victim, "PRECIOUS");
+        assert_int_equal(symlink(victim, at(f, "link.json")), 0);
+        assert_int_equal(mkfifo(at(f, "fifo.json"), 0644), 0);
+        assert_int_equal(mkdir(at(f, "dir.json"), 0755), 0);
+        DesiredProfile planted[] = {P("link.json", "X", true), P("fifo.json", "X", true),
+                                    P("dir.json", "X", true)};
+        apply(f, planted, 3, true, 1, 0, &res);
+        assert_int_equal(res.n_events, 3);
+        for (size_t i = 0; i < 3; i++)
+                assert_int_equal(res.events[i].action, SYNC_CONFLICT);
+        assert_int_equal(res.conflicts, 3);
+        assert_int_equal(res.failed, 0);
+        assert_int_equal(res.installed, 0);
+        sync_result_clear(&res);
+        assert_content(victim, "PRECIOUS");
+        struct stat st;
+        assert_int_equal(lstat(at(f, "link.json"), &st), 0);
+        assert_true(S_ISLNK(st.st_mode));
+        assert_int_equal(lstat(at(f, "fifo.json"), &st), 0);
+        assert_true(S_ISFIFO(st.st_mode));
+        assert_int_equal(lstat(at(f, "dir.json"), &st), 0);
+        assert_true(S_ISDIR(st.st_mode));
+        assert_false(sync_root_owns(f->r, "link.json"));
 }
 
 static void test_restart_keeps_ownership_and_lock(void **state)
@@ -459,6 +496,7 @@ int main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_drift_repair, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_symlinks_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_foreign_objects_are_conflicts, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restart_keeps_ownership_and_lock, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unchanged_costs_no_read_and_missing_bytes_are_asked_for,
                                                 setup, teardown),
