@@ -908,13 +908,9 @@ static double time_scale(void)
 static int configure_kube(Manager *m, KubeArgs *k)
 {
         char *error = NULL;
-        const char *path = k->kubeconfig ?: getenv("KUBECONFIG");
         int r;
 
-        if (path && *path)
-                r = kube_config_load_file(path, &m->kube_config, &error);
-        else
-                r = kube_config_load_incluster(NULL, &m->kube_config, &error);
+        r = kube_config_load(k->kubeconfig, &m->kube_config, &error);
         if (r < 0) {
                 log_error("cannot use the Kubernetes API: %s", error ?: strerror(-r));
                 free(error);

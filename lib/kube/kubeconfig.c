@@ -642,33 +642,6 @@ int kube_config_load_file(const char *path, KubeConfig *ret, char **ret_error)
         return 0;
 }
 
-int kube_config_default_path(char **ret, char **ret_error)
-{
-        const char *e = getenv("KUBECONFIG"), *home;
-        char *p;
-
-        if (e && *e) {
-                /* client-go merges a list, first value wins per key; one file is all seccompd reads. */
-                if (strchr(e, ':'))
-                        return fail(ret_error, -EINVAL,
-                                    "KUBECONFIG=\"%s\" lists several files: seccompd does not merge "
-                                    "kubeconfig files; name one file",
-                                    e);
-                p = strdup(e);
-        } else {
-                home = getenv("HOME");
-                if (!home || !*home)
-                        return fail(ret_error, -ENOENT,
-                                    "neither KUBECONFIG nor HOME is set; give the kubeconfig path");
-                if (asprintf(&p, "%s/.kube/config", home) < 0)
-                        p = NULL;
-        }
-        if (!p)
-                return -ENOMEM;
-        *ret = p;
-        return 0;
-}
-
 /* ---- in-cluster ---- */
 
 static bool valid_port(const char *s)
@@ -758,6 +731,30 @@ int kube_config_load_incluster(const char *sa_dir, KubeConfig *ret, char **ret_e
         *ret = c;
         c = (KubeConfig){};
         return 0;
+}
+
+/* ---- which one: the one place KUBECONFIG is read ---- */
+
+int kube_config_load(const char *kubeconfig, KubeConfig *ret, char **ret_error)
+{
+        const char *e = getenv("KUBECONFIG");
+
+        if (kubeconfig && *kubeconfig) /* given: KUBECONFIG is not looked at, as with kubectl --kubeconfig */
+                return kube_config_load_file(kubeconfig, ret, ret_error);
+        if (!e || !*e)
+                return kube_config_load_incluster(NULL, ret, ret_error);
+        /* kubectl merges a list: for each setting the first file that has it wins, so its current
+         * context, cluster and user may each come from another file. Reading only the first (existing)
+         * file could reach another cluster, or use other credentials, than the operator checked with
+         * kubectl; a refusal is loud and easy to fix. A path holding ':' cannot be named in
+         * KUBECONFIG for kubectl either. */
+        if (strchr(e, ':'))
+                return fail(ret_error, -EINVAL,
+                            "KUBECONFIG=\"%s\" lists several files: seccompd reads one kubeconfig file and "
+                            "does not merge them as kubectl does; set KUBECONFIG to one file, or give "
+                            "--kubeconfig FILE",
+                            e);
+        return kube_config_load_file(e, ret, ret_error);
 }
 
 /* ---- libcurl ---- */

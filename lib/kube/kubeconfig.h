@@ -42,9 +42,12 @@ typedef struct KubeConfig {
  * client-certificate-data or client-key-data value must be base64 of PEM. */
 int kube_config_load_file(const char *path, KubeConfig *ret, char **ret_error);
 
-/* The kubeconfig kubectl would use: $KUBECONFIG, else ~/.kube/config. A KUBECONFIG that lists several
- * files is refused (-EINVAL with a message): client-go merges them, seccompd reads one. */
-int kube_config_default_path(char **ret, char **ret_error);
+/* The one place KUBECONFIG is read. The config to use: the kubeconfig file given (a --kubeconfig flag;
+ * NULL or empty when there is none), else the one file $KUBECONFIG names, else in-cluster
+ * (kube_config_load_incluster with the default service account directory). A KUBECONFIG listing
+ * several files (':'-separated, as kubectl reads it) is refused with -EINVAL and a message.
+ * *ret_error as for kube_config_load_file. */
+int kube_config_load(const char *kubeconfig, KubeConfig *ret, char **ret_error);
 
 /* In-cluster: KUBERNETES_SERVICE_HOST/_PORT (both non-empty; IPv6 in brackets), token and ca.crt under
  * sa_dir (NULL: KUBE_SERVICEACCOUNT_DIR), namespace from POD_NAMESPACE, else sa_dir/namespace.

@@ -250,6 +250,34 @@ users: [{{name: u, user: {{exec: {{apiVersion: client.authentication.k8s.io/v1be
         self.assertIn('"u"', r.stderr)
 
 
+    def test_kubeconfig_from_the_environment(self):
+        """KUBECONFIG names one file. kubectl merges a ':'-separated list; seccompd reads one file and
+        refuses a list (a usage error, before the node is touched) rather than read part of it.
+        --kubeconfig wins over KUBECONFIG, as with kubectl."""
+        self.apply(configmap("one", {"a.json": profile(1)}))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
+        env["SECCOMPD_TEST_TIME_SCALE"] = SCALE
+
+        def once(root, *extra, kubeconfig):
+            return subprocess.run([SECCOMPD, "run", "--source", "kube", "--namespace", "default", "--root", root,
+                                   "--once", *extra], capture_output=True, text=True, timeout=60,
+                                  env=dict(env, KUBECONFIG=kubeconfig))
+
+        listed = f"{self.srv.kubeconfig_path}:{self.tmp}/other-kubeconfig"
+        r = once(f"{self.tmp}/r1", kubeconfig=listed)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(f'KUBECONFIG="{listed}" lists several files: seccompd reads one kubeconfig file', r.stderr)
+        self.assertFalse(os.path.exists(f"{self.tmp}/r1"))
+
+        r = once(f"{self.tmp}/r2", kubeconfig=self.srv.kubeconfig_path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(read(f"{self.tmp}/r2/a.json"), profile(1))
+
+        r = once(f"{self.tmp}/r3", "--kubeconfig", self.srv.kubeconfig_path, kubeconfig=listed)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(read(f"{self.tmp}/r3/a.json"), profile(1))
+
+
 class Reporting(KubeCase):
     def test_invalid_update_keeps_last_good_and_one_event_for_many_nodes(self):
         self.apply(configmap("p", {"p.json": profile(1)}))

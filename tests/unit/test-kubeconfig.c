@@ -519,26 +519,64 @@ static void test_rejected_contexts(void **state)
 #undef CONFIG
 }
 
-static void test_default_path(void **state)
+/* kube_config_load picks the config: the file given, else KUBECONFIG (one file), else in-cluster. */
+static void test_load_picks_one_config(void **state)
 {
-        char *p = NULL, *error = NULL;
+        Fixture *f = *state;
+        KubeConfig c = {.server = (char *) "untouched"};
+        char *error = NULL, *list = NULL, *expected = NULL;
 
-        setenv("KUBECONFIG", "/etc/kube/a:/etc/kube/b", 1);
-        assert_int_equal(kube_config_default_path(&p, &error), -EINVAL);
-        assert_string_equal(error,
-                            "KUBECONFIG=\"/etc/kube/a:/etc/kube/b\" lists several files: seccompd does "
-                            "not merge kubeconfig files; name one file");
+        write_config(f, SERVER, "    token: abc.def\n");
+        assert_true(asprintf(&list, "%s:%s", f->config, at(f, "other")) > 0);
+
+        /* kubectl would merge the two; seccompd refuses to read part of that. */
+        setenv("KUBECONFIG", list, 1);
+        assert_int_equal(kube_config_load(NULL, &c, &error), -EINVAL);
+        assert_string_equal(c.server, "untouched");
+        assert_true(asprintf(&expected,
+                             "KUBECONFIG=\"%s\" lists several files: seccompd reads one kubeconfig file and "
+                             "does not merge them as kubectl does; set KUBECONFIG to one file, or give "
+                             "--kubeconfig FILE",
+                             list) > 0);
+        assert_string_equal(error, expected);
+        free(expected);
         free(error);
-        setenv("KUBECONFIG", "/etc/kube/a", 1);
-        assert_int_equal(kube_config_default_path(&p, NULL), 0);
-        assert_string_equal(p, "/etc/kube/a");
-        free(p);
+        error = NULL;
+        assert_int_equal(kube_config_load("", &c, NULL), -EINVAL); /* empty: not given */
+
+        /* The file given wins, and KUBECONFIG is not looked at. */
+        c = (KubeConfig){};
+        assert_int_equal(kube_config_load(f->config, &c, &error), 0);
+        assert_null(error);
+        assert_string_equal(c.source, f->config);
+        assert_string_equal(c.token, "abc.def");
+        kube_config_clear(&c);
+
+        /* One file in KUBECONFIG is read. */
+        setenv("KUBECONFIG", f->config, 1);
+        assert_int_equal(kube_config_load(NULL, &c, &error), 0);
+        assert_string_equal(c.source, f->config);
+        kube_config_clear(&c);
+        setenv("KUBECONFIG", at(f, "missing"), 1);
+        assert_int_equal(kube_config_load(NULL, &c, &error), -ENOENT);
+        assert_non_null(strstr(error, ": cannot be read: No such file or directory"));
+        free(error);
+        error = NULL;
+
+        /* Unset or empty: in-cluster, never ~/.kube/config. */
+        setenv("HOME", f->dir, 1);
+        assert_int_equal(mkdir(at(f, ".kube"), 0700), 0);
+        assert_int_equal(rename(f->config, at(f, ".kube/config")), 0);
         setenv("KUBECONFIG", "", 1);
-        setenv("HOME", "/home/alice", 1);
-        assert_int_equal(kube_config_default_path(&p, NULL), 0);
-        assert_string_equal(p, "/home/alice/.kube/config");
-        free(p);
+        assert_int_equal(kube_config_load(NULL, &c, &error), -ENOENT);
+        assert_non_null(strstr(error, "not running in a cluster"));
+        free(error);
+        error = NULL;
         unsetenv("KUBECONFIG");
+        assert_int_equal(kube_config_load(NULL, &c, &error), -ENOENT);
+        assert_non_null(strstr(error, "not running in a cluster"));
+        free(error);
+        free(list);
 }
 
 static void write_sa(const Fixture *f, const char *ns)
@@ -835,7 +873,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_rejected_users, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rejected_clusters, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rejected_contexts, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_default_path, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_load_picks_one_config, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_incluster, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_incluster_ipv6, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_incluster_errors, setup, teardown),
