@@ -250,6 +250,25 @@ users: [{{name: u, user: {{exec: {{apiVersion: client.authentication.k8s.io/v1be
         self.assertIn('"u"', r.stderr)
 
 
+    def test_removal_blocked_by_a_symlink_is_logged(self):
+        """A profile leaves the source while a symlink stands where its directory was: nothing is
+        followed or removed, and the conflict is logged although no Event names it."""
+        self.apply(configmap("d", {"p.json": profile(1)}, annotations={"seccompd.io/directory": "d"}))
+        n = self.node()
+        n.ready()
+        self.assertEqual(n.file("d/p.json"), profile(1))
+        elsewhere = f"{self.tmp}/elsewhere"
+        os.mkdir(elsewhere)
+        with open(f"{elsewhere}/p.json", "w") as f:
+            f.write("PRECIOUS")
+        shutil.rmtree(f"{n.root}/d")
+        os.symlink(elsewhere, f"{n.root}/d")
+        self.kubectl("delete", "configmap", "d")
+        n.until(lambda: any(l.get("path") == "d/p.json" and l["msg"].startswith("conflict: a symlink")
+                            for l in n.log_lines()))
+        self.assertEqual(read(f"{elsewhere}/p.json"), "PRECIOUS")
+        self.assertEqual(os.readlink(f"{n.root}/d"), elsewhere)
+
     def test_kubeconfig_from_the_environment(self):
         """KUBECONFIG names one file. kubectl merges a ':'-separated list; seccompd reads one file and
         refuses a list (a usage error, before the node is touched) rather than read part of it.
