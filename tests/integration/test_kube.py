@@ -469,8 +469,10 @@ class Auth(KubeCase):
         line = next(l for l in n.log_lines() if "forbidden" in json.dumps(l))
         self.assertIn("list configmaps in namespace default", json.dumps(line))
         self.assertIn('cannot list resource', json.dumps(line))
-        self.srv.allow_all()
+        # Applied while still refused, so the first list that succeeds holds it: READY=1 then means
+        # it is on disk (applied after, a list between the two could make the node ready without it).
         self.apply(configmap("ok", {"ok.json": profile(1)}))
+        self.srv.allow_all()
         n.ready()
         self.assertEqual(n.file("ok.json"), profile(1))
         self.assertEqual(n.get("/readyz")[0], 200)
