@@ -478,7 +478,7 @@ evictionHard: {{memory.available: 100Mi, nodefs.available: 1%, imagefs.available
         self.wait_for("the default ServiceAccount", "kube-controller-manager",
                       lambda: self.kubectl("get", "sa", "default", check=False).returncode == 0, 60)
         log(f"up in {time.monotonic() - t0:.1f} s (build {t_build - t0:.1f} s, "
-            f"images {t_images - t_build:.1f} s, node {time.monotonic() - t_images:.1f} s)")
+            f"control plane, containerd and images {t_images - t_build:.1f} s, node {time.monotonic() - t_images:.1f} s)")
 
     def tool(self, name):
         """A binary of this cluster's build; None when it is gone (a newer build pruned it)."""

@@ -21,7 +21,7 @@ import unittest
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tier import NODE, NS, ROOT, SECCOMP, TAINT, Tier, run_tests  # noqa: E402
+from tier import NODE, NS, ROOT, SECCOMP, TAINT, Tier, main  # noqa: E402
 
 T = None
 TUTORIAL = os.path.join(ROOT, "deploy", "examples", "profiles")
@@ -534,4 +534,4 @@ def load_tests(loader, tests, pattern):
 
 
 if __name__ == "__main__":
-    sys.exit(run_tests(unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])))
+    main(sys.modules[__name__])

@@ -32,7 +32,7 @@ import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from tier import ROOT, TAINT, Tier, run_tests  # noqa: E402
+from tier import ROOT, TAINT, Tier, main  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "kube"))
 from apiserver import ApiServer  # noqa: E402
@@ -737,4 +737,4 @@ class Parity(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    sys.exit(run_tests(unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])))
+    main(sys.modules[__name__])

@@ -291,3 +291,10 @@ def run_tests(suite):
     failed = len(r.failures) + len(r.errors) + len(r.unexpectedSuccesses)
     print(f"cluster: {r.passed} passed, {failed} failed", flush=True)
     return 1 if failed or r.testsRun == 0 else 0
+
+
+def main(module):
+    """A test module run by hand: every test, or the TestCase/method names given (Class.test_x)."""
+    names = [a for a in sys.argv[1:] if not a.startswith("-")]
+    loader = unittest.defaultTestLoader
+    sys.exit(run_tests(loader.loadTestsFromNames(names, module) if names else loader.loadTestsFromModule(module)))
