@@ -872,7 +872,10 @@ static int watch_managed_dirs(Manager *m)
 
 typedef struct KubeArgs {
         const char *kubeconfig, *selector, *listen, *node_name, *taint;
-        char *namespaces[65], *tenants[65];
+        /* Sized from argc, never a fixed limit: each --namespace or --tenant-namespace takes at least
+         * one argument, and configure_kube() appends the tenants (or the pod's own namespace) to
+         * namespaces. The strings are borrowed from argv or the environment. */
+        char **namespaces, **tenants;
         size_t n_namespaces, n_tenants;
         bool secrets, condition;
 } KubeArgs;
@@ -1083,9 +1086,16 @@ int verb_run(int argc, char *argv[])
         Manager m = {
                 .root_path = DEFAULT_ROOT, .validate = {.runtime = RUNTIME_CONTAINERD}, .need_full = true};
         LogFormat format = LOG_FORMAT_AUTO;
-        KubeArgs k = {.selector = DEFAULT_SELECTOR};
+        _cleanup_free_ char **namespaces = calloc((size_t) argc + 1, sizeof(char *));
+        _cleanup_free_ char **tenants = calloc((size_t) argc + 1, sizeof(char *));
+        KubeArgs k = {.selector = DEFAULT_SELECTOR, .namespaces = namespaces, .tenants = tenants};
         bool kube = false;
         int c, rt, r;
+
+        if (!namespaces || !tenants) {
+                fprintf(stderr, "seccompd run: %s\n", strerror(ENOMEM));
+                return EXIT_SYNC_INCOMPLETE;
+        }
 
         optind = 0;
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
@@ -1116,16 +1126,9 @@ int verb_run(int argc, char *argv[])
                                 return EXIT_USAGE;
                         }
                         if (c == ARG_TENANT)
-                                k.tenants[k.n_tenants < ELEMENTSOF(k.tenants) ? k.n_tenants++ : 0] = optarg;
+                                k.tenants[k.n_tenants++] = optarg;
                         else
-                                k.namespaces[k.n_namespaces < ELEMENTSOF(k.namespaces) ? k.n_namespaces++
-                                                                                       : 0] = optarg;
-                        if (k.n_tenants == ELEMENTSOF(k.tenants) ||
-                            k.n_namespaces == ELEMENTSOF(k.namespaces)) {
-                                fprintf(stderr, "seccompd run: at most %zu namespaces\n",
-                                        ELEMENTSOF(k.tenants) - 1);
-                                return EXIT_USAGE;
-                        }
+                                k.namespaces[k.n_namespaces++] = optarg;
                         break;
                 }
                 case ARG_SELECTOR:
