@@ -102,24 +102,51 @@ static uint64_t now_realtime(void)
         return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
 }
 
+/* The longest --delete-grace: a century. Far past any real use, and far enough from UINT64_MAX that the
+ * deadline (CLOCK_MONOTONIC + grace) cannot wrap around to "now". */
+#define DURATION_MAX_USEC (100ULL * 365 * 24 * 3600 * 1000000)
+
+/* DIGITS[.DIGITS][ms|s|m|min|h], seconds without a unit, in integer arithmetic: strtod() once let "inf",
+ * "1e30h" and "1e15s" overflow the conversion to 0 (delete at once) and "nan" mean never. -EINVAL when
+ * malformed (also past 9 decimals), -ERANGE past DURATION_MAX_USEC. Rounded down to a microsecond. */
 static int parse_duration(const char *s, uint64_t *ret)
 {
-        char *end;
-        double v = strtod(s, &end);
-        uint64_t unit;
-        if (end == s || v < 0)
+        static const struct {
+                const char *suffix;
+                uint64_t usec;
+        } units[] = {
+                {"ms", 1000},      {"s", 1000000},  {"", 1000000},
+                {"min", 60000000}, {"m", 60000000}, {"h", 3600000000ULL},
+        };
+        uint64_t whole = 0, frac = 0, frac_scale = 1, unit = 0, v;
+        const char *p = s;
+
+        if (*p < '0' || *p > '9')
                 return -EINVAL;
-        if (strcmp(end, "ms") == 0)
-                unit = 1000;
-        else if (strcmp(end, "s") == 0 || *end == 0)
-                unit = 1000000;
-        else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
-                unit = 60000000;
-        else if (strcmp(end, "h") == 0)
-                unit = 3600000000ULL;
-        else
+        for (; *p >= '0' && *p <= '9'; p++)
+                if (__builtin_mul_overflow(whole, 10, &whole) ||
+                    __builtin_add_overflow(whole, *p - '0', &whole))
+                        return -ERANGE;
+        if (*p == '.') {
+                if (*++p < '0' || *p > '9')
+                        return -EINVAL;
+                for (; *p >= '0' && *p <= '9'; p++) {
+                        if (frac_scale == 1000000000) /* nanoseconds of an hour are enough */
+                                return -EINVAL;
+                        frac = frac * 10 + (uint64_t) (*p - '0');
+                        frac_scale *= 10;
+                }
+        }
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if (strcmp(p, units[i].suffix) == 0)
+                        unit = units[i].usec;
+        if (unit == 0)
                 return -EINVAL;
-        *ret = (uint64_t) (v * (double) unit);
+        /* frac < 10^9 and unit <= 3.6 * 10^9: their product fits. */
+        if (__builtin_mul_overflow(whole, unit, &v) ||
+            __builtin_add_overflow(v, frac * unit / frac_scale, &v) || v > DURATION_MAX_USEC)
+                return -ERANGE;
+        *ret = v;
         return 0;
 }
 
@@ -1161,9 +1188,19 @@ int verb_run(int argc, char *argv[])
                         m.validate.runtime = (Runtime) rt;
                         break;
                 case ARG_GRACE:
-                        if (parse_duration(optarg, &m.delete_grace_usec) < 0) {
-                                fprintf(stderr, "seccompd run: --delete-grace takes a duration such as 0s, "
-                                                "90s, 5m\n");
+                        r = parse_duration(optarg, &m.delete_grace_usec);
+                        if (r == -ERANGE) {
+                                fprintf(stderr,
+                                        "seccompd run: --delete-grace \"%s\": out of range, at most %lluh\n",
+                                        optarg, DURATION_MAX_USEC / 3600000000ULL);
+                                return EXIT_USAGE;
+                        }
+                        if (r < 0) {
+                                fprintf(stderr,
+                                        "seccompd run: --delete-grace \"%s\": not a duration: digits, "
+                                        "up to 9 decimals, then ms, s, m, min or h (none: s), such as "
+                                        "0s, 90s, 5m, 1.5h, 250ms\n",
+                                        optarg);
                                 return EXIT_USAGE;
                         }
                         break;
