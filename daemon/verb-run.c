@@ -102,24 +102,51 @@ static uint64_t now_realtime(void)
         return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
 }
 
+/* The longest --delete-grace: a century. Far past any real use, and far enough from UINT64_MAX that the
+ * deadline (CLOCK_MONOTONIC + grace) cannot wrap around to "now". */
+#define DURATION_MAX_USEC (100ULL * 365 * 24 * 3600 * 1000000)
+
+/* DIGITS[.DIGITS][ms|s|m|min|h], seconds without a unit, in integer arithmetic: strtod() once let "inf",
+ * "1e30h" and "1e15s" overflow the conversion to 0 (delete at once) and "nan" mean never. -EINVAL when
+ * malformed (also past 9 decimals), -ERANGE past DURATION_MAX_USEC. Rounded down to a microsecond. */
 static int parse_duration(const char *s, uint64_t *ret)
 {
-        char *end;
-        double v = strtod(s, &end);
-        uint64_t unit;
-        if (end == s || v < 0)
+        static const struct {
+                const char *suffix;
+                uint64_t usec;
+        } units[] = {
+                {"ms", 1000},      {"s", 1000000},  {"", 1000000},
+                {"min", 60000000}, {"m", 60000000}, {"h", 3600000000ULL},
+        };
+        uint64_t whole = 0, frac = 0, frac_scale = 1, unit = 0, v;
+        const char *p = s;
+
+        if (*p < '0' || *p > '9')
                 return -EINVAL;
-        if (strcmp(end, "ms") == 0)
-                unit = 1000;
-        else if (strcmp(end, "s") == 0 || *end == 0)
-                unit = 1000000;
-        else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
-                unit = 60000000;
-        else if (strcmp(end, "h") == 0)
-                unit = 3600000000ULL;
-        else
+        for (; *p >= '0' && *p <= '9'; p++)
+                if (__builtin_mul_overflow(whole, 10, &whole) ||
+                    __builtin_add_overflow(whole, *p - '0', &whole))
+                        return -ERANGE;
+        if (*p == '.') {
+                if (*++p < '0' || *p > '9')
+                        return -EINVAL;
+                for (; *p >= '0' && *p <= '9'; p++) {
+                        if (frac_scale == 1000000000) /* nanoseconds of an hour are enough */
+                                return -EINVAL;
+                        frac = frac * 10 + (uint64_t) (*p - '0');
+                        frac_scale *= 10;
+                }
+        }
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if (strcmp(p, units[i].suffix) == 0)
+                        unit = units[i].usec;
+        if (unit == 0)
                 return -EINVAL;
-        *ret = (uint64_t) (v * (double) unit);
+        /* frac < 10^9 and unit <= 3.6 * 10^9: their product fits. */
+        if (__builtin_mul_overflow(whole, unit, &v) ||
+            __builtin_add_overflow(v, frac * unit / frac_scale, &v) || v > DURATION_MAX_USEC)
+                return -ERANGE;
+        *ret = v;
         return 0;
 }
 
@@ -872,7 +899,10 @@ static int watch_managed_dirs(Manager *m)
 
 typedef struct KubeArgs {
         const char *kubeconfig, *selector, *listen, *node_name, *taint;
-        char *namespaces[65], *tenants[65];
+        /* Sized from argc, never a fixed limit: each --namespace or --tenant-namespace takes at least
+         * one argument, and configure_kube() appends the tenants (or the pod's own namespace) to
+         * namespaces. The strings are borrowed from argv or the environment. */
+        char **namespaces, **tenants;
         size_t n_namespaces, n_tenants;
         bool secrets, condition;
 } KubeArgs;
@@ -1083,9 +1113,16 @@ int verb_run(int argc, char *argv[])
         Manager m = {
                 .root_path = DEFAULT_ROOT, .validate = {.runtime = RUNTIME_CONTAINERD}, .need_full = true};
         LogFormat format = LOG_FORMAT_AUTO;
-        KubeArgs k = {.selector = DEFAULT_SELECTOR};
+        _cleanup_free_ char **namespaces = calloc((size_t) argc + 1, sizeof(char *));
+        _cleanup_free_ char **tenants = calloc((size_t) argc + 1, sizeof(char *));
+        KubeArgs k = {.selector = DEFAULT_SELECTOR, .namespaces = namespaces, .tenants = tenants};
         bool kube = false;
         int c, rt, r;
+
+        if (!namespaces || !tenants) {
+                fprintf(stderr, "seccompd run: %s\n", strerror(ENOMEM));
+                return EXIT_SYNC_INCOMPLETE;
+        }
 
         optind = 0;
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
@@ -1116,16 +1153,9 @@ int verb_run(int argc, char *argv[])
                                 return EXIT_USAGE;
                         }
                         if (c == ARG_TENANT)
-                                k.tenants[k.n_tenants < ELEMENTSOF(k.tenants) ? k.n_tenants++ : 0] = optarg;
+                                k.tenants[k.n_tenants++] = optarg;
                         else
-                                k.namespaces[k.n_namespaces < ELEMENTSOF(k.namespaces) ? k.n_namespaces++
-                                                                                       : 0] = optarg;
-                        if (k.n_tenants == ELEMENTSOF(k.tenants) ||
-                            k.n_namespaces == ELEMENTSOF(k.namespaces)) {
-                                fprintf(stderr, "seccompd run: at most %zu namespaces\n",
-                                        ELEMENTSOF(k.tenants) - 1);
-                                return EXIT_USAGE;
-                        }
+                                k.namespaces[k.n_namespaces++] = optarg;
                         break;
                 }
                 case ARG_SELECTOR:
@@ -1158,9 +1188,19 @@ int verb_run(int argc, char *argv[])
                         m.validate.runtime = (Runtime) rt;
                         break;
                 case ARG_GRACE:
-                        if (parse_duration(optarg, &m.delete_grace_usec) < 0) {
-                                fprintf(stderr, "seccompd run: --delete-grace takes a duration such as 0s, "
-                                                "90s, 5m\n");
+                        r = parse_duration(optarg, &m.delete_grace_usec);
+                        if (r == -ERANGE) {
+                                fprintf(stderr,
+                                        "seccompd run: --delete-grace \"%s\": out of range, at most %lluh\n",
+                                        optarg, DURATION_MAX_USEC / 3600000000ULL);
+                                return EXIT_USAGE;
+                        }
+                        if (r < 0) {
+                                fprintf(stderr,
+                                        "seccompd run: --delete-grace \"%s\": not a duration: digits, "
+                                        "up to 9 decimals, then ms, s, m, min or h (none: s), such as "
+                                        "0s, 90s, 5m, 1.5h, 250ms\n",
+                                        optarg);
                                 return EXIT_USAGE;
                         }
                         break;

@@ -359,6 +359,33 @@ class Reporting(KubeCase):
         self.assertEqual(n.file("z.json"), profile(3), n.logtext())
         self.assertIsNone(n.file("x.json"))
 
+    def test_many_namespaces(self):
+        """--namespace and --tenant-namespace are merged into one list: 70 of them in total once
+        overflowed a 65-entry array, and the first tenants were then taken for admin namespaces (their
+        ALLOW profile installed outside <root>/<tenant>/). Every one must stay what it was given as."""
+        admins, tenants = [f"admin-{i}" for i in range(10)], [f"team-{i}" for i in range(60)]
+        for ns in (tenants[0], tenants[4], tenants[59]):
+            self.srv.apply(configmap("t", {"x.json": profile(1), "open.json": '{"defaultAction": "SCMP_ACT_ALLOW"}'},
+                                     namespace=ns))
+        self.srv.apply(configmap("admin", {"z.json": profile(3)}, namespace=admins[9]))
+        root = f"{self.tmp}/root"
+        args = [a for ns in admins for a in ("--namespace", ns)] + \
+               [a for ns in tenants for a in ("--tenant-namespace", ns)]
+        r = subprocess.run([SECCOMPD, "run", "--source", "kube", "--kubeconfig", self.srv.kubeconfig_path,
+                            "--root", root, "--once", *args], capture_output=True, text=True, timeout=120,
+                           env={k: v for k, v in os.environ.items() if k != "SECCOMPD_TEST_TIME_SCALE"})
+        # (unscaled: --once gives 70 namespaces its full 60 s to be listed)
+        self.assertEqual(r.returncode, 1, r.stderr[-3000:])  # open.json rejected for each tenant
+        self.assertNotIn("runtime error", r.stderr)  # UBSan, when built with it
+        self.assertIn("in 70 namespaces", r.stderr)
+        for ns in (tenants[0], tenants[4], tenants[59]):
+            with self.subTest(tenant=ns):
+                self.assertEqual(read(f"{root}/{ns}/x.json"), profile(1), r.stderr[-3000:])
+                self.assertIsNone(read(f"{root}/{ns}/open.json"))
+        self.assertIsNone(read(f"{root}/open.json"))
+        self.assertIsNone(read(f"{root}/x.json"))
+        self.assertEqual(read(f"{root}/z.json"), profile(3))
+
 
 class Faults(KubeCase):
     """Each fault: the daemon converges (a later change arrives on disk), nothing installed is lost,

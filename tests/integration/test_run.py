@@ -272,6 +272,29 @@ data: {x.json: '{}'}
         self.assertEqual(subprocess.run([SECCOMPD, "run", "--source", f"dir:{self.src}", "--delete-grace", "soon"],
                                         capture_output=True).returncode, 2)
 
+    def test_delete_grace_is_parsed_strictly(self):
+        """A grace that is not a plain duration, or past the limit, is a usage error naming the flag:
+        strtod() once made "inf", "1e30h" and "1e15s" overflow to 0 (delete at once) and "nan" never."""
+        write(f"{self.src}/a.json", profile(1))
+        self.assertEqual(once(self.src, self.root).returncode, 0)
+        os.unlink(f"{self.src}/a.json")  # a.json now waits for --delete-grace
+        for bad in ("inf", "nan", "1e30h", "1e15s", "-1s", " 5s", "5 s", "1.s", ".5h", "5x", "0x10s",
+                    "1.0000000001s", "876001h", "5124095576h", "18446744073709551616s"):
+            with self.subTest(grace=bad):
+                p = once(self.src, self.root, "--delete-grace", bad)
+                self.assertEqual(p.returncode, 2, p.stderr)
+                self.assertIn(f'seccompd run: --delete-grace "{bad}": ', p.stderr)
+                self.assertEqual(read(f"{self.root}/a.json"), profile(1))
+        # A grace counts again from a start: with --once any grace above 0 keeps the file pending.
+        for good in ("90s", "5m", "5min", "1.5h", "250ms", "1", "876000h", "0.000001s"):
+            with self.subTest(grace=good):
+                p = once(self.src, self.root, "--delete-grace", good)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                self.assertEqual(read(f"{self.root}/a.json"), profile(1))
+        p = once(self.src, self.root, "--delete-grace", "0s")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertFalse(os.path.exists(f"{self.root}/a.json"))
+
 
 class FullFilesystem(unittest.TestCase):
     def test_full_disk_is_a_clear_error_and_loses_nothing(self):
@@ -510,6 +533,15 @@ data: {kept.json: '{"defaultAction":"SCMP_ACT_LOG"}'}
         self.until(lambda: not os.path.exists(f"{self.root}/a.json"))  # the grace timer fires a sync
         self.proc.send_signal(signal.SIGHUP)
         self.wait_for(lambda m: m.startswith("STATUS=sync"))
+
+    def test_a_grace_below_a_second(self):
+        """250ms is a quarter of a second: the file goes, and not before that."""
+        write(f"{self.src}/a.json", profile(1))
+        self.start("--delete-grace", "250ms")
+        left = time.monotonic()
+        os.unlink(f"{self.src}/a.json")
+        self.until(lambda: not os.path.exists(f"{self.root}/a.json"))
+        self.assertGreaterEqual(time.monotonic() - left, 0.25)
 
     def step_wall_clock_during_grace(self, seconds):
         """A profile pending deletion with a grace of an hour; then the daemon's wall clock (alone, through
