@@ -30,16 +30,19 @@ const char *profile_file_name_invalid(const char *name)
         return NULL;
 }
 
-const char *profile_directory_invalid(const char *dir)
+/* dir[0..len) as a directory; the length lets a target path's directory part be checked in place. */
+static const char *directory_invalid(const char *dir, size_t len)
 {
-        if (!dir || !*dir)
-                return NULL;
+        const char *end = dir + len;
+
         if (dir[0] == '/')
                 return "the directory must be relative (no leading '/')";
-        if (strlen(dir) > 1024)
+        if (len > 1024)
                 return "the directory is longer than 1024 characters";
-        for (const char *c = dir; *c;) {
-                size_t n = strcspn(c, "/");
+        for (const char *c = dir; c < end;) {
+                size_t n = 0;
+                while (c + n < end && c[n] != '/')
+                        n++;
                 if (n == 0)
                         return "the directory has an empty component (\"//\" or a trailing '/')";
                 if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
@@ -51,13 +54,31 @@ const char *profile_directory_invalid(const char *dir)
                                 return "directory components may contain only letters, digits, '-', '_' and "
                                        "'.'";
                 c += n;
-                if (*c == '/') {
+                if (c < end) {
                         c++;
-                        if (!*c)
+                        if (c == end)
                                 return "the directory has an empty component (\"//\" or a trailing '/')";
                 }
         }
         return NULL;
+}
+
+const char *profile_directory_invalid(const char *dir)
+{
+        if (!dir || !*dir)
+                return NULL;
+        return directory_invalid(dir, strlen(dir));
+}
+
+const char *profile_target_path_invalid(const char *path)
+{
+        const char *slash = strrchr(path, '/');
+
+        if (!slash)
+                return profile_file_name_invalid(path);
+        if (slash == path)
+                return "the path must be relative (no leading '/')";
+        return directory_invalid(path, (size_t) (slash - path)) ?: profile_file_name_invalid(slash + 1);
 }
 
 int profile_target_path(const char *dir, const char *name, char **ret)

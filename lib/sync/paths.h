@@ -16,6 +16,8 @@
 /* Returns NULL when valid, else why not (a constant string). */
 const char *profile_file_name_invalid(const char *name);
 const char *profile_directory_invalid(const char *dir);
+/* A whole relative target path: a valid directory (if any), then a valid file name. */
+const char *profile_target_path_invalid(const char *path);
 
 /* Joins a validated directory (may be NULL or "") and file name into a relative target path. */
 int profile_target_path(const char *dir, const char *name, char **ret);
