@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,14 +32,15 @@ const char *profile_file_name_invalid(const char *name)
 }
 
 /* dir[0..len) as a directory; the length lets a target path's directory part be checked in place. */
-static const char *directory_invalid(const char *dir, size_t len)
+static const char *directory_invalid(const char *dir, size_t len, size_t max)
 {
         const char *end = dir + len;
 
         if (dir[0] == '/')
                 return "the directory must be relative (no leading '/')";
-        if (len > 1024)
-                return "the directory is longer than 1024 characters";
+        if (len > max)
+                return max == 1024 ? "the directory is longer than 1024 characters"
+                                   : "the directory is longer than PATH_MAX";
         for (const char *c = dir; c < end;) {
                 size_t n = 0;
                 while (c + n < end && c[n] != '/')
@@ -67,7 +69,15 @@ const char *profile_directory_invalid(const char *dir)
 {
         if (!dir || !*dir)
                 return NULL;
-        return directory_invalid(dir, strlen(dir));
+        return directory_invalid(dir, strlen(dir), 1024);
+}
+
+/* A target's directory may be longer than an annotation's 1024: a tenant's is "<namespace>/<dir>". */
+const char *profile_target_directory_invalid(const char *dir)
+{
+        if (!*dir)
+                return "the directory is empty";
+        return directory_invalid(dir, strlen(dir), PATH_MAX);
 }
 
 const char *profile_target_path_invalid(const char *path)
@@ -78,7 +88,8 @@ const char *profile_target_path_invalid(const char *path)
                 return profile_file_name_invalid(path);
         if (slash == path)
                 return "the path must be relative (no leading '/')";
-        return directory_invalid(path, (size_t) (slash - path)) ?: profile_file_name_invalid(slash + 1);
+        return directory_invalid(path, (size_t) (slash - path), PATH_MAX)
+                       ?: profile_file_name_invalid(slash + 1);
 }
 
 int profile_target_path(const char *dir, const char *name, char **ret)

@@ -304,8 +304,7 @@ static int state_load(SyncRoot *r, char **ret_error)
                                 why = "not \"f|d 0 <path>\"";
                         else {
                                 path = end + 1;
-                                why = is_dir ? (*path ? profile_directory_invalid(path)
-                                                      : "the directory is empty")
+                                why = is_dir ? profile_target_directory_invalid(path)
                                              : profile_target_path_invalid(path);
                         }
                 }

@@ -494,6 +494,25 @@ static void test_untrusted_state_file_is_refused(void **state)
         free(error);
         write_file(at(f, "..seccompd-state"), "seccompd-state 1\n");
         assert_int_equal(sync_root_open(f->root, false, &f->r, NULL), 0);
+
+        /* What the engine itself wrote stays trusted: a tenant's "<namespace>/<1024-character
+         * annotation>" directory is longer than an annotation may be. */
+        char dir[1100] = "tenant-a", path[1200];
+        for (size_t i = 0; i < 10; i++)
+                strcat(dir,
+                       "/dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+                       "ddddddddddddddddddd");
+        assert_true(strlen(dir) > 1024);
+        snprintf(path, sizeof(path), "%s/p.json", dir);
+        DesiredProfile d = P(path, "T", true);
+        SyncResult res;
+        apply(f, &d, 1, true, 1, 0, &res);
+        assert_int_equal(only_event(&res), SYNC_INSTALLED);
+        sync_result_clear(&res);
+        sync_root_free(f->r);
+        f->r = NULL;
+        assert_int_equal(sync_root_open(f->root, false, &f->r, NULL), 0);
+        assert_true(sync_root_owns(f->r, path));
 }
 
 static void test_unchanged_costs_no_read_and_missing_bytes_are_asked_for(void **state)
