@@ -445,6 +445,18 @@ static const KubeReflectorCallbacks callbacks = {
         .problem = on_problem,
 };
 
+/* The client reads the token before every request and keeps the last good one when it cannot: said
+ * once when that starts and once when it ends, never per request. */
+static void on_token(KubeClient *c, const char *path, int error, void *userdata)
+{
+        if (error < 0)
+                log_profile(LOG_ERR, NULL, path,
+                            "cannot read the API token file %s: %s; requests go on with the last token read",
+                            path, kube_token_error_to_string(error));
+        else
+                log_info("the API token file %s is readable again", path);
+}
+
 int kube_source_new(const KubeSourceOptions *o, KubeSource **ret)
 {
         KubeSource *s = calloc(1, sizeof(KubeSource));
@@ -453,6 +465,8 @@ int kube_source_new(const KubeSourceOptions *o, KubeSource **ret)
                 return -ENOMEM;
         s->o = *o;
         r = kube_client_new(o->event, o->config, &s->client);
+        if (r >= 0)
+                kube_client_on_token(s->client, on_token, s);
         size_t per_ns = o->secrets ? 2 : 1;
         s->reflectors = r < 0 ? NULL : calloc(o->n_namespaces * per_ns + 1, sizeof(KubeReflector *));
         if (r >= 0 && !s->reflectors)

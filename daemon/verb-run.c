@@ -1239,10 +1239,19 @@ int verb_run(int argc, char *argv[])
         (void) mallopt(M_TRIM_THRESHOLD, 64 * 1024);
         m.validate.arch = arch_from_token(seccomp_arch_native());
 
-        r = sync_root_open(m.root_path, false, &m.root);
+        _cleanup_free_ char *state_error = NULL;
+        r = sync_root_open(m.root_path, false, &m.root, &state_error);
         if (r == -EWOULDBLOCK) {
                 log_warning("another seccompd holds the lock on %s; waiting for it to exit", m.root_path);
-                r = sync_root_open(m.root_path, true, &m.root);
+                r = sync_root_open(m.root_path, true, &m.root, &state_error);
+        }
+        if (r == -EBADMSG && state_error) {
+                log_profile(LOG_ERR, NULL, m.root_path,
+                            "cannot use the seccomp directory: its state file is corrupt: %s. Inspect it; "
+                            "removing it makes seccompd forget which files it owns: those it wrote become "
+                            "foreign, left in place and reported as conflicts, never updated or removed",
+                            state_error);
+                return EXIT_USAGE;
         }
         if (r < 0) {
                 log_profile(LOG_ERR, NULL, m.root_path, "cannot use the seccomp directory: %s",

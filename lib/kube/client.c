@@ -21,7 +21,10 @@ struct KubeClient {
         const KubeConfig *config; /* borrowed */
         CURLM *multi;
         sd_event_source *timer;
-        char *token; /* the last token read successfully */
+        char *token;     /* the last token read successfully */
+        int token_error; /* of the last read, 0 when it succeeded */
+        KubeTokenFn on_token;
+        void *token_userdata;
         KubeRequest *requests;
         KubeClientStats stats;
 };
@@ -282,6 +285,12 @@ int kube_client_new(sd_event *event, const KubeConfig *config, KubeClient **ret)
         return 0;
 }
 
+void kube_client_on_token(KubeClient *c, KubeTokenFn fn, void *userdata)
+{
+        c->on_token = fn;
+        c->token_userdata = userdata;
+}
+
 KubeClient *kube_client_free(KubeClient *c)
 {
         if (!c)
@@ -428,6 +437,13 @@ int kube_request_start(KubeClient *c, const KubeRequestOptions *o, KubeRequest *
                 c->token = token;
         } else if (k < 0)
                 c->stats.token_read_failures++;
+        /* Told once per change, not per request: a watch loop starts many. */
+        k = k < 0 ? k : 0;
+        if (k != c->token_error) {
+                c->token_error = k;
+                if (c->on_token)
+                        c->on_token(c, c->config->token_file, k, c->token_userdata);
+        }
         if (c->token && asprintf(&auth, "Authorization: Bearer %s", c->token) < 0) {
                 start_failed(r);
                 return -ENOMEM;

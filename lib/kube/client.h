@@ -60,6 +60,11 @@ typedef struct KubeRequestOptions {
 int kube_client_new(sd_event *event, const KubeConfig *config, KubeClient **ret);
 KubeClient *kube_client_free(KubeClient *c); /* aborts requests in flight without calling them back */
 
+/* Called when reading the token file starts failing (error < 0, see kube_token_error_to_string();
+ * requests go on with the last good token), fails differently, or works again (error 0). */
+typedef void (*KubeTokenFn)(KubeClient *c, const char *path, int error, void *userdata);
+void kube_client_on_token(KubeClient *c, KubeTokenFn fn, void *userdata);
+
 int kube_request_start(KubeClient *c, const KubeRequestOptions *o, KubeRequest **ret);
 void kube_request_cancel(KubeRequest *r); /* no callback; the request is freed */
 

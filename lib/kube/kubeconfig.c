@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "kube/kubeconfig.h"
@@ -117,12 +119,28 @@ static int strdup_trimmed(const char *s, size_t len, char **ret)
         return 0;
 }
 
+/* The token is read on the event loop before every request: a FIFO put in its place would block
+ * open() until a writer came (and read() after it), a device could return anything. So the open
+ * never waits, and only a regular file of a bounded size is read. */
 static int read_token_file(const char *path, char **ret)
 {
         _cleanup_(erase_and_freep) char *buf = NULL, *token = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
         size_t len;
 
-        int r = read_full_file(path, TOKEN_MAX, &buf, &len);
+        fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if ((uint64_t) st.st_size > TOKEN_MAX)
+                return -EFBIG;
+        int r = read_full_fd(fd, TOKEN_MAX, &buf, &len);
         if (r < 0)
                 return r;
         r = strdup_trimmed(buf, len, &token);
@@ -133,6 +151,22 @@ static int read_token_file(const char *path, char **ret)
                 return -EINVAL;
         *ret = TAKE_PTR(token);
         return 0;
+}
+
+const char *kube_token_error_to_string(int error)
+{
+        switch (error) {
+        case -EINVAL:
+                return "it is empty or holds a control character";
+        case -EBADFD:
+                return "it is not a regular file (a FIFO, socket or device is never read)";
+        case -EISDIR:
+                return "it is a directory";
+        case -EFBIG:
+                return "it is larger than 64 KiB";
+        default:
+                return strerror(-error);
+        }
 }
 
 int kube_config_read_token(const KubeConfig *c, char **ret)
@@ -530,7 +564,7 @@ static int load_user(Loader *l, const char *name, yaml_node_t *user, KubeConfig 
                                            what, c->token_file);
                 if (r < 0 && r != -ENOMEM)
                         return loader_fail(l, r, "%s: tokenFile \"%s\" cannot be read: %s", what,
-                                           c->token_file, strerror(-r));
+                                           c->token_file, kube_token_error_to_string(r));
                 if (r < 0)
                         return r;
         }
@@ -697,7 +731,7 @@ int kube_config_load_incluster(const char *sa_dir, KubeConfig *ret, char **ret_e
                 return fail(ret_error, r,
                             "in-cluster: cannot read the service account token %s: %s (is the service "
                             "account token mounted?)",
-                            c.token_file, strerror(-r));
+                            c.token_file, kube_token_error_to_string(r));
         if (r < 0)
                 return r;
         /* client-go only logs a missing ca.crt, then fails every request; fail once, now. */

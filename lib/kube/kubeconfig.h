@@ -62,6 +62,9 @@ void kube_config_clear(KubeConfig *c);
  * -EINVAL when the file is empty or the token holds a control character (it goes into a header). The
  * caller keeps the last good token when a read fails, like client-go's cached file token source. */
 int kube_config_read_token(const KubeConfig *c, char **ret);
+/* What a token read's error means, for a message after the file's name ("cannot read %s: %s"). Only a
+ * regular file is read (-EBADFD otherwise: a FIFO would block the event loop), at most 64 KiB (-EFBIG). */
+const char *kube_token_error_to_string(int error);
 
 /* Sets TLS verification (peer and host, always; TLS 1.2 at least), the CA and the client certificate
  * on an easy handle. Blobs are copied by libcurl. A configured CA is the only one trusted: the system

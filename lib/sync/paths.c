@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,16 +31,20 @@ const char *profile_file_name_invalid(const char *name)
         return NULL;
 }
 
-const char *profile_directory_invalid(const char *dir)
+/* dir[0..len) as a directory; the length lets a target path's directory part be checked in place. */
+static const char *directory_invalid(const char *dir, size_t len, size_t max)
 {
-        if (!dir || !*dir)
-                return NULL;
+        const char *end = dir + len;
+
         if (dir[0] == '/')
                 return "the directory must be relative (no leading '/')";
-        if (strlen(dir) > 1024)
-                return "the directory is longer than 1024 characters";
-        for (const char *c = dir; *c;) {
-                size_t n = strcspn(c, "/");
+        if (len > max)
+                return max == 1024 ? "the directory is longer than 1024 characters"
+                                   : "the directory is longer than PATH_MAX";
+        for (const char *c = dir; c < end;) {
+                size_t n = 0;
+                while (c + n < end && c[n] != '/')
+                        n++;
                 if (n == 0)
                         return "the directory has an empty component (\"//\" or a trailing '/')";
                 if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
@@ -51,13 +56,40 @@ const char *profile_directory_invalid(const char *dir)
                                 return "directory components may contain only letters, digits, '-', '_' and "
                                        "'.'";
                 c += n;
-                if (*c == '/') {
+                if (c < end) {
                         c++;
-                        if (!*c)
+                        if (c == end)
                                 return "the directory has an empty component (\"//\" or a trailing '/')";
                 }
         }
         return NULL;
+}
+
+const char *profile_directory_invalid(const char *dir)
+{
+        if (!dir || !*dir)
+                return NULL;
+        return directory_invalid(dir, strlen(dir), 1024);
+}
+
+/* A target's directory may be longer than an annotation's 1024: a tenant's is "<namespace>/<dir>". */
+const char *profile_target_directory_invalid(const char *dir)
+{
+        if (!*dir)
+                return "the directory is empty";
+        return directory_invalid(dir, strlen(dir), PATH_MAX);
+}
+
+const char *profile_target_path_invalid(const char *path)
+{
+        const char *slash = strrchr(path, '/');
+
+        if (!slash)
+                return profile_file_name_invalid(path);
+        if (slash == path)
+                return "the path must be relative (no leading '/')";
+        return directory_invalid(path, (size_t) (slash - path), PATH_MAX)
+                       ?: profile_file_name_invalid(slash + 1);
 }
 
 int profile_target_path(const char *dir, const char *name, char **ret)

@@ -16,6 +16,11 @@
 /* Returns NULL when valid, else why not (a constant string). */
 const char *profile_file_name_invalid(const char *name);
 const char *profile_directory_invalid(const char *dir);
+/* What the engine writes: a whole relative target path (a valid directory, if any, then a valid
+ * file name), and a directory it created. The directory may be longer than an annotation's, since a
+ * tenant's is prefixed with its namespace. */
+const char *profile_target_path_invalid(const char *path);
+const char *profile_target_directory_invalid(const char *dir);
 
 /* Joins a validated directory (may be NULL or "") and file name into a relative target path. */
 int profile_target_path(const char *dir, const char *name, char **ret);

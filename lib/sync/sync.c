@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <dirent.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -214,31 +215,105 @@ static int state_save(SyncRoot *r)
         return 0;
 }
 
-static int state_load(SyncRoot *r)
+/* Why the state file cannot be used, for ret_error: the file, the line, what is wrong there. A line is
+ * quoted with anything unprintable as \xNN, so a garbage line cannot forge a log line. */
+_printf_(4, 5) static int state_corrupt(const SyncRoot *r, char **ret_error, size_t line_no, const char *fmt,
+                                        ...)
 {
+        _cleanup_free_ char *what = NULL;
+        va_list ap;
+
+        if (ret_error) {
+                va_start(ap, fmt);
+                int k = vasprintf(&what, fmt, ap);
+                va_end(ap);
+                if (k < 0)
+                        return -ENOMEM;
+                free(*ret_error);
+                *ret_error = NULL;
+                k = line_no ? asprintf(ret_error, "%s/%s: line %zu: %s", r->path, STATE_FILE, line_no, what)
+                            : asprintf(ret_error, "%s/%s: %s", r->path, STATE_FILE, what);
+                if (k < 0) {
+                        *ret_error = NULL;
+                        return -ENOMEM;
+                }
+        }
+        return -EBADMSG;
+}
+
+static void quote_line(const char *line, char *buf, size_t size)
+{
+        size_t n = 0;
+        for (const unsigned char *c = (const unsigned char *) line; *c && n + 5 < size; c++)
+                if (*c >= 0x20 && *c < 0x7f && *c != '\\' && *c != '"')
+                        buf[n++] = (char) *c;
+                else
+                        n += (size_t) snprintf(buf + n, size - n, "\\x%02x", *c);
+        buf[n] = 0;
+}
+
+/* Every path read back is checked as strictly as a new desired one (paths.h): the file is ours, but a
+ * root user, a restored backup or a bad disk may have changed it, and an entry like "../x.json" would
+ * have seccompd delete a file outside the root on the strength of it. Nothing is taken from a file
+ * with one bad line: which of its other entries to believe cannot be known. */
+static int state_load(SyncRoot *r, char **ret_error)
+{
+        static const char header[] = "seccompd-state 1\n";
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
-        size_t len;
+        size_t len, line_no = 1;
         int k;
 
-        fd = openat(r->fd, STATE_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        fd = openat(r->fd, STATE_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
         if (fd < 0)
                 return errno == ENOENT ? 0 : -errno;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return state_corrupt(r, ret_error, 0, "not a regular file");
         k = read_full_fd(fd, STATE_MAX_SIZE, &buf, &len);
         if (k < 0)
                 return k;
-        if (strncmp(buf, "seccompd-state 1\n", 17) != 0)
-                return -EBADMSG;
-        for (char *line = buf + 17, *next; *line; line = next) {
-                char type, path[2048];
-                unsigned long long since;
-                next = strchrnul(line, '\n');
-                if (*next)
-                        *next++ = 0;
-                if (sscanf(line, "%c %llu %2047s", &type, &since, path) != 3 || (type != 'f' && type != 'd'))
-                        return -EBADMSG;
-                /* since: ignored, a time from another clock or boot (see state_save()). */
-                k = owned_add(r, path, type == 'd', NULL);
+        if (len == 0)
+                return state_corrupt(r, ret_error, 0, "the file is empty (no \"seccompd-state 1\" header)");
+        if (memchr(buf, 0, len)) {
+                for (const char *c = buf; *c; c++)
+                        line_no += *c == '\n';
+                return state_corrupt(r, ret_error, line_no, "holds a NUL byte");
+        }
+        if (len < strlen(header) || memcmp(buf, header, strlen(header)) != 0)
+                return state_corrupt(r, ret_error, 1, "not the header \"seccompd-state 1\"");
+        if (buf[len - 1] != '\n')
+                return state_corrupt(r, ret_error, 0, "the last line is cut short (no final newline)");
+
+        for (char *line = buf + strlen(header), *next; *line; line = next) {
+                const char *why = NULL, *path = NULL;
+                char *end;
+                line_no++;
+                next = strchr(line, '\n');
+                *next++ = 0;
+                /* "f|d <digits> <path>", as state_save() writes it, nothing more: the since field is
+                 * ignored, a time from another clock or boot (see state_save()). */
+                bool is_dir = line[0] == 'd';
+                if ((line[0] != 'f' && line[0] != 'd') || line[1] != ' ' || line[2] < '0' || line[2] > '9')
+                        why = "not \"f|d 0 <path>\"";
+                else {
+                        (void) strtoull(line + 2, &end, 10);
+                        if (*end != ' ')
+                                why = "not \"f|d 0 <path>\"";
+                        else {
+                                path = end + 1;
+                                why = is_dir ? profile_target_directory_invalid(path)
+                                             : profile_target_path_invalid(path);
+                        }
+                }
+                if (why) {
+                        char quoted[160];
+                        quote_line(line, quoted, sizeof(quoted));
+                        return state_corrupt(r, ret_error, line_no, "\"%s\": %s", quoted, why);
+                }
+                k = owned_add(r, path, is_dir, NULL);
                 if (k < 0)
                         return k;
         }
@@ -443,7 +518,7 @@ static void clean_temporaries(int dir_fd)
         closedir(d);
 }
 
-int sync_root_open(const char *path, bool wait, SyncRoot **ret)
+int sync_root_open(const char *path, bool wait, SyncRoot **ret, char **ret_error)
 {
         SyncRoot *r = calloc(1, sizeof(SyncRoot));
         int k;
@@ -476,7 +551,7 @@ int sync_root_open(const char *path, bool wait, SyncRoot **ret)
                         goto fail;
                 }
         }
-        k = state_load(r);
+        k = state_load(r, ret_error);
         if (k < 0)
                 goto fail;
         clean_temporaries(r->fd);

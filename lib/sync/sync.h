@@ -68,8 +68,10 @@ typedef struct SyncResult {
 typedef struct SyncRoot SyncRoot;
 
 /* Opens (creating it if missing) and locks the root, loads the state and removes temporary files a
- * killed run left. Another instance holding the lock: -EWOULDBLOCK unless wait. */
-int sync_root_open(const char *path, bool wait, SyncRoot **ret);
+ * killed run left. Another instance holding the lock: -EWOULDBLOCK unless wait. A state file that
+ * cannot be trusted (empty, garbage, a path that is not one seccompd would write): -EBADMSG, and
+ * *ret_error (if given) says which file, which line and what is wrong there; the caller frees it. */
+int sync_root_open(const char *path, bool wait, SyncRoot **ret, char **ret_error);
 SyncRoot *sync_root_free(SyncRoot *r);
 
 static inline void sync_root_freep(SyncRoot **r)

@@ -545,6 +545,52 @@ class Auth(KubeCase):
         n.until(lambda: n.file("a.json") == profile(1, 1))
 
 
+    def test_token_file_replaced_by_a_fifo(self):
+        """Finding 13 of issue 12: a FIFO in the token file's place blocked the event loop in open()
+        (the token is read before every request), so /healthz timed out until a writer came."""
+        kc = self.srv.kubeconfig(f"{self.tmp}/kubeconfig-file", user="tokenfile")
+        self.apply(configmap("a", {"a.json": profile(1)}))
+        n = self.node(kubeconfig=kc)
+        n.ready()
+        token = self.srv.token_file
+        os.unlink(token)
+        os.mkfifo(token)
+        watches = self.srv.count(resource="configmaps", watch=True)
+        self.srv.close_watches()  # the next watch reads the token again
+        try:
+            # The server has not rotated the token: a watch with the last good one is accepted.
+            self.srv.wait_for_request(lambda r: r["watch"] and r["resource"] == "configmaps"
+                                      and self.srv.count(resource="configmaps", watch=True) > watches, timeout=15)
+            status, body = n.get("/healthz")
+        except OSError:  # TimeoutError, urllib's URLError
+            # The old code is stuck in open(): a writer lets it go, so the node can be stopped.
+            fd = os.open(token, os.O_WRONLY | os.O_NONBLOCK)
+            os.close(fd)
+            raise
+        self.assertEqual(status, 200, body)
+        deadline = time.monotonic() + 30
+        expected = f"cannot read the API token file {token}: it is not a regular file"
+        while not any(expected in line["msg"] for line in n.log_lines()):
+            self.assertGreater(deadline - time.monotonic(), 0, n.logtext()[-3000:])
+            time.sleep(0.05)
+        self.assertEqual(sum(expected in line["msg"] for line in n.log_lines()), 1)  # once, not per request
+
+        # A regular token file put back (a new token, the old one refused): used from the next request.
+        os.unlink(token)
+        self.srv.rotate_token()
+        self.srv.close_watches()
+        r = self.srv.wait_for_request(lambda r: r["watch"] and r["resource"] == "configmaps" and r["status"] == 200
+                                      and r["headers"].get("Authorization") == f"Bearer {self.srv.token}",
+                                      timeout=30)
+        self.assertIsNotNone(r)
+        self.srv.apply(configmap("a", {"a.json": profile(1, 1)}))
+        n.until(lambda: n.file("a.json") == profile(1, 1))
+        self.assertTrue(any(f"the API token file {token} is readable again" in line["msg"]
+                            for line in n.log_lines()), n.logtext()[-3000:])
+        status, body = n.get("/healthz")
+        self.assertEqual(status, 200, body)
+
+
 class NodeGating(KubeCase):
     def test_taint_removed_and_condition_set(self):
         self.srv.apply({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1"},

@@ -260,6 +260,43 @@ data: {x.json: '{}'}
                                    r"unknown action .*\[unknown-action\]")
         self.assertNotIn("unlabeled", p.stdout)
 
+    def test_untrusted_state_file_exit_2_nothing_outside_touched(self):
+        """Finding 14 of issue 12: "f 1 ../victim/x.json" in the state file had seccompd delete a file
+        outside the root, and a corrupt state file said only "Bad message"."""
+        write(f"{self.src}/good.json", profile(1))
+        victim = f"{self.tmp}/victim/x.json"
+        os.makedirs(os.path.dirname(victim))
+        os.makedirs(self.root)
+        state = f"{self.root}/..seccompd-state"
+        for content, line in ((b"seccompd-state 1\nf 1 ../victim/x.json\n", "line 2"),
+                              (f"seccompd-state 1\nf 0 good.json\nf 1 {victim}\n".encode(), "line 3"),
+                              (b"seccompd-state 1\nd 0 ../victim\n", "line 2"),
+                              (b"seccompd-state 1\nf 0 x.json\0../victim/x.json\n", "line 2"),
+                              (b"seccompd-state 1\n\x1b[2J garbage\n", "line 2"),
+                              (b"", "empty")):
+            with self.subTest(state=content):
+                write(victim, "VICTIM")
+                if os.path.exists(f"{self.root}/good.json"):
+                    os.unlink(f"{self.root}/good.json")  # installed by a run that trusted the state
+                with open(state, "wb") as f:
+                    f.write(content)
+                p = once(self.src, self.root, "--delete-grace", "0")
+                self.assertEqual(p.returncode, 2, p.stderr)
+                self.assertEqual(read(victim), "VICTIM")
+                self.assertFalse(os.path.exists(f"{self.root}/good.json"))
+                self.assertIn(f"{state}: ", p.stderr)
+                self.assertIn(line, p.stderr)
+                self.assertIn("Inspect it", p.stderr)
+                self.assertIn("become foreign", p.stderr)
+                self.assertNotIn("\x1b", p.stderr)  # a garbage line cannot write to the terminal
+                self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+        # Removed, as the message says: seccompd starts afresh, and still nothing outside is touched.
+        os.unlink(state)
+        p = once(self.src, self.root, "--delete-grace", "0")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(read(victim), "VICTIM")
+        self.assertEqual(read(f"{self.root}/good.json"), profile(1))
+
     def test_usage_errors_exit_2(self):
         self.assertEqual(subprocess.run([SECCOMPD, "run", "--once"], capture_output=True).returncode, 2)
         # Not in a cluster and no kubeconfig: said so, before anything on the node is touched.

@@ -218,6 +218,20 @@ static void test_token_file_relative_and_rotation(void **state)
         free(t);
         free(big);
 
+        /* Finding 13 of issue 12: a FIFO in its place blocked open() until a writer came, on the
+         * event loop. Refused at once now (the alarm turns a hang into a failure). */
+        t = (char *) "kept";
+        assert_int_equal(unlink(at(f, "tokens/t")), 0);
+        assert_int_equal(mkfifo(at(f, "tokens/t"), 0600), 0);
+        alarm(10);
+        assert_int_equal(kube_config_read_token(&c, &t), -EBADFD);
+        alarm(0);
+        assert_non_null(strstr(kube_token_error_to_string(-EBADFD), "not a regular file"));
+        assert_int_equal(unlink(at(f, "tokens/t")), 0);
+        assert_int_equal(mkdir(at(f, "tokens/t"), 0700), 0);
+        assert_int_equal(kube_config_read_token(&c, &t), -EISDIR);
+        assert_string_equal(t, "kept");
+
         kube_config_clear(&c);
         assert_null(c.server);
         kube_config_clear(&c); /* twice is harmless */
@@ -378,6 +392,14 @@ static void test_rejected_users(void **state)
         write_config(f, SERVER, "    tokenFile: empty\n");
         load_fails(f, -EINVAL, "user \"alice\": tokenFile \"",
                    "/empty\" is empty or holds a control character", NULL);
+        assert_int_equal(mkfifo(at(f, "fifo"), 0600), 0);
+        write_config(f, SERVER, "    tokenFile: fifo\n");
+        alarm(10);
+        load_fails(
+                f, -EBADFD, "user \"alice\": tokenFile \"",
+                "/fifo\" cannot be read: it is not a regular file (a FIFO, socket or device is never read)",
+                NULL);
+        alarm(0);
 
         write_config(f, SERVER, "    client-certificate: nothing.crt\n    client-key: client.key\n");
         load_fails(f, -ENOENT, "user \"alice\": client-certificate \"", "nothing.crt\" cannot be read",

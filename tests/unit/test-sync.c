@@ -33,7 +33,7 @@ static int setup(void **state)
         strcpy(f->root, "/tmp/seccompd-root-XXXXXX");
         assert_non_null(mkdtemp(f->root));
         strcat(f->root, "/seccomp"); /* created by sync_root_open */
-        assert_int_equal(sync_root_open(f->root, false, &f->r), 0);
+        assert_int_equal(sync_root_open(f->root, false, &f->r, NULL), 0);
         *state = f;
         return 0;
 }
@@ -292,7 +292,7 @@ static void test_delete_grace_starts_again_after_a_restart(void **state)
                 sync_result_clear(&res);
 
                 sync_root_free(f->r);
-                assert_int_equal(sync_root_open(f->root, false, &f->r), 0);
+                assert_int_equal(sync_root_open(f->root, false, &f->r, NULL), 0);
                 apply(f, NULL, 0, true, after[i], 60 * SEC, &res);
                 assert_int_equal(only_event(&res), SYNC_DELETE_PENDING);
                 assert_true(res.next_deadline_usec == after[i] + 60 * SEC);
@@ -403,16 +403,116 @@ static void test_restart_keeps_ownership_and_lock(void **state)
 
         apply(f, &d, 1, true, 1, 0, &res);
         sync_result_clear(&res);
-        assert_int_equal(sync_root_open(f->root, false, &second), -EWOULDBLOCK);
+        assert_int_equal(sync_root_open(f->root, false, &second, NULL), -EWOULDBLOCK);
 
         write_file(at(f, "..seccompd-tmp-0123456789abcdef"), "half");
         sync_root_free(f->r);
-        assert_int_equal(sync_root_open(f->root, false, &f->r), 0);
+        assert_int_equal(sync_root_open(f->root, false, &f->r, NULL), 0);
         assert_true(sync_root_owns(f->r, "kept.json"));
         assert_int_equal(access(at(f, "..seccompd-tmp-0123456789abcdef"), F_OK), -1);
         apply(f, NULL, 0, true, 2, 0, &res);
         assert_int_equal(only_event(&res), SYNC_REMOVED);
         sync_result_clear(&res);
+}
+
+/* Finding 14 of issue 12: "f 1 ../victim/x.json" in the state file had seccompd delete a file
+ * outside the root. Every entry read back must pass the checks a new desired path passes. */
+static void test_untrusted_state_file_is_refused(void **state)
+{
+        Fixture *f = *state;
+        char victim[128], line[256], content[512];
+        const char *outside = strrchr(f->outside, '/') + 1;
+        struct {
+                const char *entry, *expected;
+                size_t len; /* for an entry with a NUL inside, else 0 */
+        } bad[] = {
+                {"f 1 ../../@/victim.json\n", "line 2: ", 0},
+                {"f 1 @/victim.json\n", "line 2: ", 0}, /* absolute: f->outside itself */
+                {"d 0 ../../@\n", "line 2: ", 0},       /* a directory, removed once empty */
+                {"f 0 ok.json\nf 0 x\0/../../y.json\n", "line 3: holds a NUL byte", 27},
+                {"garbage\n", "line 2: ", 0},
+                {"f 0 ok.json trailing\n", "line 2: ", 0},
+                {"f 0 ..seccompd-state\n", "line 2: ", 0},
+                {"f 0 a.json", "last line", 0},
+                {"", NULL, 0}, /* the header alone is a valid, empty state */
+        };
+
+        snprintf(victim, sizeof(victim), "%s/victim.json", f->outside);
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                SyncResult res;
+                char *error = NULL;
+                int k;
+
+                write_file(victim, "V");
+                /* '@' stands for the outside directory, relative to the root or absolute. */
+                const char *e = bad[i].entry, *mark = strchr(e, '@');
+                if (mark)
+                        snprintf(line, sizeof(line), "%.*s%s%s", (int) (mark - e), e,
+                                 strstr(e, "../") ? outside : f->outside, mark + 1);
+                else
+                        snprintf(line, sizeof(line), "%s", e);
+                size_t n = (size_t) snprintf(content, sizeof(content), "seccompd-state 1\n%s", line);
+                if (bad[i].len) {
+                        memcpy(content + 17, bad[i].entry, bad[i].len);
+                        n = 17 + bad[i].len;
+                }
+                sync_root_free(f->r);
+                f->r = NULL;
+                FILE *fp = fopen(at(f, "..seccompd-state"), "w");
+                assert_non_null(fp);
+                assert_int_equal(fwrite(content, 1, n, fp), n);
+                fclose(fp);
+
+                k = sync_root_open(f->root, false, &f->r, &error);
+                if (k == 0) {
+                        /* What the old code did with such an entry: an empty complete set, no grace. */
+                        apply(f, NULL, 0, true, 1, 0, &res);
+                        sync_result_clear(&res);
+                }
+                assert_int_equal(access(victim, F_OK), 0);
+                if (!bad[i].expected) {
+                        assert_int_equal(k, 0);
+                        continue;
+                }
+                print_message("# entry %zu: %s\n", i, error ?: "(no error)");
+                assert_int_equal(k, -EBADMSG);
+                assert_null(f->r);
+                assert_non_null(error);
+                assert_non_null(strstr(error, "/..seccompd-state: "));
+                assert_non_null(strstr(error, bad[i].expected));
+                assert_null(strchr(error, '\n'));
+                free(error);
+        }
+
+        /* An empty file (no header) is corrupt too, and says so. */
+        char *error = NULL;
+        sync_root_free(f->r);
+        f->r = NULL;
+        write_file(at(f, "..seccompd-state"), "");
+        assert_int_equal(sync_root_open(f->root, false, &f->r, &error), -EBADMSG);
+        assert_non_null(strstr(error, "..seccompd-state: the file is empty"));
+        free(error);
+        write_file(at(f, "..seccompd-state"), "seccompd-state 1\n");
+        assert_int_equal(sync_root_open(f->root, false, &f->r, NULL), 0);
+
+        /* What the engine itself wrote stays trusted: a tenant's "<namespace>/<1024-character
+         * annotation>" directory is longer than an annotation may be. */
+        char dir[1100] = "tenant-a", path[1200];
+        for (size_t i = 0; i < 10; i++)
+                strcat(dir,
+                       "/dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+                       "ddddddddddddddddddd");
+        assert_true(strlen(dir) > 1024);
+        snprintf(path, sizeof(path), "%s/p.json", dir);
+        DesiredProfile d = P(path, "T", true);
+        SyncResult res;
+        apply(f, &d, 1, true, 1, 0, &res);
+        assert_int_equal(only_event(&res), SYNC_INSTALLED);
+        sync_result_clear(&res);
+        sync_root_free(f->r);
+        f->r = NULL;
+        assert_int_equal(sync_root_open(f->root, false, &f->r, NULL), 0);
+        assert_true(sync_root_owns(f->r, path));
 }
 
 static void test_unchanged_costs_no_read_and_missing_bytes_are_asked_for(void **state)
@@ -480,6 +580,13 @@ static void test_names(void **state)
         assert_non_null(profile_directory_invalid("./a"));
         assert_non_null(profile_directory_invalid("..seccompd-x"));
         assert_non_null(profile_directory_invalid("a b"));
+        assert_null(profile_target_path_invalid("a.json"));
+        assert_null(profile_target_path_invalid("team/x/b.json"));
+        assert_non_null(profile_target_path_invalid("../victim/x.json"));
+        assert_non_null(profile_target_path_invalid("/tmp/x.json"));
+        assert_non_null(profile_target_path_invalid("a//b.json"));
+        assert_non_null(profile_target_path_invalid("a/..seccompd-state"));
+        assert_non_null(profile_target_path_invalid("a/"));
 }
 
 int main(void)
@@ -498,6 +605,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_symlinks_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_foreign_objects_are_conflicts, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restart_keeps_ownership_and_lock, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_untrusted_state_file_is_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unchanged_costs_no_read_and_missing_bytes_are_asked_for,
                                                 setup, teardown),
                 cmocka_unit_test(test_names),
