@@ -12,6 +12,7 @@
 #include "shared/fileio.h"
 #include "shared/macro.h"
 #include "shared/sha256.h"
+#include "shared/sorted.h"
 #include "sync.h"
 
 #define STATE_FILE     STATE_PREFIX "-state"
@@ -63,30 +64,24 @@ const char *sync_action_to_string(SyncAction a)
 
 /* The owned entries stay sorted by (is_dir, path): lookups are binary searches, since a sync looks up
  * every desired path. Adding or removing an entry moves the ones after it: re-find pointers after. */
-static int owned_compare(bool a_dir, const char *a, const Owned *b)
+typedef struct OwnedKey {
+        const char *path;
+        bool is_dir;
+} OwnedKey;
+
+static int owned_compare(const void *key, const void *element)
 {
-        if (a_dir != b->is_dir)
-                return a_dir ? 1 : -1;
-        return strcmp(a, b->path);
+        const OwnedKey *k = key;
+        const Owned *b = element;
+        if (k->is_dir != b->is_dir)
+                return k->is_dir ? 1 : -1;
+        return strcmp(k->path, b->path);
 }
 
 static size_t owned_position(const SyncRoot *r, const char *path, bool is_dir, bool *ret_found)
 {
-        size_t lo = 0, hi = r->n_owned;
-        *ret_found = false;
-        while (lo < hi) {
-                size_t mid = (lo + hi) / 2;
-                int c = owned_compare(is_dir, path, r->owned + mid);
-                if (c == 0) {
-                        *ret_found = true;
-                        return mid;
-                }
-                if (c < 0)
-                        hi = mid;
-                else
-                        lo = mid + 1;
-        }
-        return lo;
+        return sorted_position(r->owned, r->n_owned, sizeof(Owned), &(OwnedKey){path, is_dir}, owned_compare,
+                               ret_found);
 }
 
 static Owned *owned_find(const SyncRoot *r, const char *path, bool is_dir)
