@@ -12,7 +12,7 @@
 #include "shared/base64.h"
 #include "shared/macro.h"
 #include "shared/sha256.h"
-#include "source.h"
+#include "sync/source.h"
 
 /* Events already sent (or known to exist): a bounded ring, so a bad profile is reported once per
  * version, not on every sync. The name is deterministic, so other nodes' 409s do the rest. */
@@ -44,6 +44,7 @@ typedef struct Entry {
 } Entry;
 
 struct KubeSource {
+        Source source; /* first: a KubeSource is a Source */
         KubeSourceOptions o;
         KubeClient *client;
         KubeReflector **reflectors;
@@ -457,12 +458,27 @@ static void on_token(KubeClient *c, const char *path, int error, void *userdata)
                 log_info("the API token file %s is readable again", path);
 }
 
+static void kube_free(Source *source);
+static int kube_desired(Source *source, bool full, SourceDesired *ret);
+static void kube_need_bytes(Source *source, size_t index);
+static void kube_after_sync(Source *source, const SyncResult *res);
+static bool kube_ready(const Source *source, char **ret_reason);
+
+static const SourceOps kube_source_ops = {
+        .desired = kube_desired,
+        .need_bytes = kube_need_bytes,
+        .after_sync = kube_after_sync,
+        .ready = kube_ready,
+        .free = kube_free,
+};
+
 int kube_source_new(const KubeSourceOptions *o, KubeSource **ret)
 {
         KubeSource *s = calloc(1, sizeof(KubeSource));
         int r;
         if (!s)
                 return -ENOMEM;
+        s->source.ops = &kube_source_ops;
         s->o = *o;
         r = kube_client_new(o->event, o->config, &s->client);
         if (r >= 0)
@@ -485,17 +501,16 @@ int kube_source_new(const KubeSourceOptions *o, KubeSource **ret)
                         s->n_reflectors++;
         }
         if (r < 0) {
-                kube_source_free(s);
+                kube_free(&s->source);
                 return r;
         }
         *ret = s;
         return 0;
 }
 
-KubeSource *kube_source_free(KubeSource *s)
+static void kube_free(Source *source)
 {
-        if (!s)
-                return NULL;
+        KubeSource *s = (KubeSource *) source;
         for (size_t i = 0; i < s->n_reflectors; i++)
                 kube_reflector_free(s->reflectors[i]);
         free(s->reflectors);
@@ -508,7 +523,6 @@ KubeSource *kube_source_free(KubeSource *s)
                 free(s->events_sent[i]);
         kube_client_free(s->client);
         free(s);
-        return NULL;
 }
 
 int kube_source_start(KubeSource *s)
@@ -556,8 +570,9 @@ static int compare_age(const void *a, const void *b)
         return c;
 }
 
-int kube_source_desired(KubeSource *s, const DesiredProfile **ret_set, size_t *ret_n, bool *ret_complete)
+static int kube_desired(Source *source, bool full, SourceDesired *ret)
 {
+        KubeSource *s = (KubeSource *) source;
         _cleanup_free_ KubeObject **order = calloc(s->n_objects + 1, sizeof(KubeObject *));
         size_t n = 0;
         if (!order)
@@ -588,7 +603,9 @@ int kube_source_desired(KubeSource *s, const DesiredProfile **ret_set, size_t *r
                                 .origin = p->origin,
                                 .valid = p->valid,
                                 .adopt = p->adopt,
-                                .trusted = !p->bytes,
+                                /* Bytes dropped once on disk, and no look at everything asked for
+                                 * (SIGHUP, drift): the engine may skip even the stat. */
+                                .trusted = !p->bytes && !full,
                         };
                         s->entries[n++] = (Entry){.object = order[i], .profile = k};
                 }
@@ -596,14 +613,14 @@ int kube_source_desired(KubeSource *s, const DesiredProfile **ret_set, size_t *r
         bool complete = true;
         for (size_t i = 0; i < s->n_reflectors; i++)
                 complete = complete && kube_reflector_synced(s->reflectors[i]);
-        *ret_set = s->set;
-        *ret_n = n;
-        *ret_complete = complete;
+        *ret = (SourceDesired){.set = s->set, .n = n, .complete = complete};
         return 0;
 }
 
-void kube_source_need_bytes(KubeSource *s, size_t index)
+/* The file of entry index drifted while its bytes were dropped: list its object again, in full. */
+static void kube_need_bytes(Source *source, size_t index)
 {
+        KubeSource *s = (KubeSource *) source;
         if (index >= s->n_set)
                 return;
         KubeObject *o = s->entries[index].object;
@@ -678,8 +695,9 @@ static void post_event(KubeSource *s, const KubeObject *o, const KubeProfile *p,
         free(body);
 }
 
-void kube_source_after_sync(KubeSource *s, const SyncResult *res)
+static void kube_after_sync(Source *source, const SyncResult *res)
 {
+        KubeSource *s = (KubeSource *) source;
         for (size_t i = 0; i < res->n_events; i++) {
                 const SyncEvent *e = res->events + i;
                 if (e->index >= s->n_set)
@@ -734,8 +752,9 @@ void kube_source_after_sync(KubeSource *s, const SyncResult *res)
         }
 }
 
-bool kube_source_ready(const KubeSource *s, char **ret_reason)
+static bool kube_ready(const Source *source, char **ret_reason)
 {
+        const KubeSource *s = (const KubeSource *) source;
         for (size_t i = 0; i < s->n_reflectors; i++) {
                 const KubeReflector *r = s->reflectors[i];
                 int auth = kube_reflector_auth_error(r);

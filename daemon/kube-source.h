@@ -8,6 +8,7 @@
 #include "kube/kubeconfig.h"
 #include "kube/reflector.h"
 #include "metrics.h"
+#include "source.h"
 #include "sync.h"
 #include "validate.h"
 
@@ -36,21 +37,17 @@ typedef struct KubeSourceOptions {
 } KubeSourceOptions;
 
 int kube_source_new(const KubeSourceOptions *o, KubeSource **ret);
-KubeSource *kube_source_free(KubeSource *s);
 int kube_source_start(KubeSource *s);
 
-/* The desired set, in the order that decides conflicts (oldest creationTimestamp, then
- * namespace/name first). Valid until the next call or kube_source_after_sync(). complete: every
- * reflector has listed in full, so absence means deletion. */
-int kube_source_desired(KubeSource *s, const DesiredProfile **ret_set, size_t *ret_n, bool *ret_complete);
-/* The engine needs the bytes of entry index (a file drifted while its bytes were dropped). */
-void kube_source_need_bytes(KubeSource *s, size_t index);
-/* After sync_apply over the set from kube_source_desired(): report, and drop bytes now on disk. */
-void kube_source_after_sync(KubeSource *s, const SyncResult *res);
-
-/* Ready to serve as a source: every reflector has listed, and none is refused (401/403). When not,
- * *ret_reason (malloc'd) says why. */
-bool kube_source_ready(const KubeSource *s, char **ret_reason);
+/* The Source it implements (source.h), freed with source_free(). Its desired set is in the order that
+ * decides conflicts (oldest creationTimestamp, then namespace/name first) and complete once every
+ * reflector has listed in full, so that absence means deletion. ready(): every reflector has listed,
+ * and none is refused (401/403). after_sync(): rejections, conflicts and warnings become Events on
+ * their objects, once per version; bytes now on disk are dropped, only hashes stay. */
+static inline Source *kube_source_as_source(KubeSource *s)
+{
+        return (Source *) s;
+}
 
 KubeClient *kube_source_client(KubeSource *s);
 /* Sums over the reflectors, and how many are refused (401/403) now. */

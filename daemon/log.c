@@ -87,3 +87,25 @@ void log_profile(int priority, const char *path, const char *source, const char 
                 break;
         }
 }
+
+void log_diagnostics(const char *path, const char *source, const Diagnostics *d)
+{
+        for (size_t i = 0; i < d->n; i++) {
+                const Diagnostic *x = d->items + i;
+                bool error = x->severity == SEVERITY_ERROR;
+                log_profile(error ? LOG_ERR : LOG_WARNING, path, source, "%s: %s [%s]",
+                            error ? "profile rejected" : "profile warning", x->message,
+                            diag_code_to_string(x->code));
+        }
+}
+
+int log_errno(int priority, int error, const char *path, const char *source, const char *fmt, ...)
+{
+        va_list ap;
+        _cleanup_free_ char *m = NULL;
+        va_start(ap, fmt);
+        int r = vasprintf(&m, fmt, ap);
+        va_end(ap);
+        log_profile(priority, path, source, "%s: %s", r < 0 ? "?" : m, strerror(error < 0 ? -error : error));
+        return error < 0 ? error : -error;
+}

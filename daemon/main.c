@@ -76,16 +76,33 @@ int parse_arch_arg(const char *verb, const char *s, const void **ret)
         return 0;
 }
 
+/* The one place where an error becomes an exit status. A verb returns its own outcome as a status
+ * (>= 0) or a negative errno, already logged where it was decided; -EINVAL is a configuration that
+ * cannot be used and -EBADMSG a state that cannot be trusted, both usage errors. For run, anything else
+ * means the sync could not be completed (3, as run --once documents); for the other verbs it is an
+ * I/O error (2). */
+static int exit_status(int r, int on_error)
+{
+        if (r >= 0)
+                return r;
+        if (r == -EINVAL || r == -EBADMSG)
+                return EXIT_USAGE;
+        if (r == -ENOMEM)
+                fprintf(stderr, "seccompd: %s\n", strerror(-r));
+        return on_error;
+}
+
 int main(int argc, char *argv[])
 {
         static const struct {
                 const char *name;
                 int (*run)(int argc, char *argv[]);
+                int on_error;
         } verbs[] = {
-                {"validate", verb_validate},
-                {"convert", verb_convert},
-                {"run", verb_run},
-                {"record", verb_record},
+                {"validate", verb_validate, EXIT_USAGE},
+                {"convert", verb_convert, EXIT_USAGE},
+                {"run", verb_run, EXIT_RUN_INCOMPLETE},
+                {"record", verb_record, EXIT_USAGE},
         };
 
         if (argc < 2) {
@@ -102,7 +119,7 @@ int main(int argc, char *argv[])
         }
         for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
                 if (strcmp(argv[1], verbs[i].name) == 0)
-                        return verbs[i].run(argc - 1, argv + 1);
+                        return exit_status(verbs[i].run(argc - 1, argv + 1), verbs[i].on_error);
         fprintf(stderr, "seccompd: unknown command \"%s\"; see 'seccompd --help'\n", argv[1]);
         return EXIT_USAGE;
 }

@@ -6,7 +6,7 @@
 
 #include "cache.h"
 #include "shared/fileio.h"
-#include "source.h"
+#include "sync/source.h"
 #include "validate.h"
 #include "verbs.h"
 

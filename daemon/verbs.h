@@ -9,9 +9,12 @@
 /* Exit codes every verb uses. */
 enum {
         EXIT_OK = 0,
-        EXIT_INVALID = 1, /* validate/convert: a profile has errors; record: no record matched */
-        EXIT_USAGE = 2,   /* usage or I/O error */
+        EXIT_INVALID = 1,        /* validate/convert: a profile has errors; record: no record matched */
+        EXIT_USAGE = 2,          /* usage or I/O error */
+        EXIT_RUN_INCOMPLETE = 3, /* run: the sync could not be completed */
 };
+
+/* Verbs return one of these, or a negative errno that main() maps (see exit_status()). */
 
 int verb_validate(int argc, char *argv[]);
 int verb_convert(int argc, char *argv[]);
