@@ -427,7 +427,7 @@ class UnsafeRoots(unittest.TestCase):
             while swaps[0] < 200 or runs < 20:
                 runs += 1
                 self.assertLess(runs, 2000, "the swapper made no progress")
-                write(f"{src}/cm.yaml", read(f"{src}/cm.yaml").replace(f'"errnoRet": ', '"errnoRet":  '))
+                write(f"{src}/cm.yaml", read(f"{src}/cm.yaml").replace('"errnoRet": ', '"errnoRet":  '))
                 once(src, root)
         finally:
             stop = True
