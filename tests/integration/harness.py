@@ -7,8 +7,11 @@ for crun: one place that starts it, waits on it and stops it.
     d.wait_status(lambda s: "1 pending deletion" in s)  # -> the STATUS= text
     d.wait_log(r"invalid update rejected")              # -> re.Match, or None at the deadline
     d.log_text(), d.log_lines(), d.log_search(pattern), d.log_tail()
+    d.next_sync(), d.drain(), d.quiet(), d.memory(), d.running(), d.proc, d.started
     rc = d.stop()                      # SIGTERM (or the signal given), wait, the exit status
     with Daemon(args) as d: ...        # close() on the way out: stopped, socket and private directory gone
+    Daemon(["--follow", ...], verb="record")            # another long-running verb: the same waits on its log
+    Inotify(root, IN_MOVED_TO).wait(lambda mask, name: name == "a.json", timeout)
 
 Every wait is on an event with a deadline, never a sleep: sd_notify datagrams on a socket the harness
 binds (passed as NOTIFY_SOCKET, as PID 1 does), the daemon's exit on a pidfd, log writes with inotify.
