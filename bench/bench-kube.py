@@ -13,14 +13,11 @@
   follows from the 10 s period plus the measured run time).
 
 Medians of RUNS runs. Usage: bench-kube.py SECCOMPD [CORPUS_DIR]"""
-import ctypes
 import json
 import os
 import resource
 import shutil
-import socket
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
@@ -28,7 +25,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "kube"))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 from apiserver import ApiServer  # noqa: E402
+from harness import IN_MOVED_TO, Daemon, Inotify  # noqa: E402
 
 SECCOMPD = os.path.abspath(sys.argv[1])
 CORPUS = sys.argv[2] if len(sys.argv) > 2 else os.path.join(HERE, "..", "..", "shared", "profiles")
@@ -36,8 +35,6 @@ RUNS = int(os.environ.get("RUNS", "3"))
 UPDATES = int(os.environ.get("UPDATES", "1000"))
 STEADY_SECONDS = float(os.environ.get("STEADY_SECONDS", "36"))
 LABEL = {"seccompd.io/profile": "true"}
-IN_MOVED_TO = 0x80
-libc = ctypes.CDLL("libc.so.6", use_errno=True)
 
 
 def corpus_profiles():
@@ -58,54 +55,14 @@ def from_seccompd(r):
     return r["headers"].get("User-Agent", "").startswith("seccompd/")
 
 
-class Daemon:
-    def __init__(self, kubeconfig, root, scale=None):
-        self.tmp = tempfile.mkdtemp()
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(f"{self.tmp}/notify")
-        self.sock.settimeout(120)
-        env = dict(os.environ, NOTIFY_SOCKET=f"{self.tmp}/notify")
-        if scale:
-            env["SECCOMPD_TEST_TIME_SCALE"] = scale
-        self.t0 = time.monotonic()
-        self.proc = subprocess.Popen([SECCOMPD, "run", "--source", "kube", "--kubeconfig", kubeconfig,
-                                      "--namespace", "default", "--root", root, "--listen", "none"],
-                                     env=env, stderr=subprocess.DEVNULL)
-        while b"READY=1" not in self.sock.recv(4096):
-            pass
-        self.ready = time.monotonic() - self.t0
-
-    def quiet(self):
-        """Until no sync has been reported for a second."""
-        self.sock.settimeout(1.0)
-        try:
-            while self.sock.recv(4096):
-                pass
-        except socket.timeout:
-            pass
-        self.sock.settimeout(120)
-
-    def memory(self):
-        self.quiet()
-        status = open(f"/proc/{self.proc.pid}/status").read()
-        field = lambda k: int(next(l for l in status.splitlines() if l.startswith(k)).split()[1])
-        pss = int(next(l for l in open(f"/proc/{self.proc.pid}/smaps_rollup") if l.startswith("Pss:")).split()[1])
-        return field("VmRSS:"), field("RssAnon:"), pss
-
-    def wait_sync(self):
-        while b"STATUS=sync" not in self.sock.recv(4096):
-            pass
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait()
-        self.sock.close()
-        shutil.rmtree(self.tmp)
+def daemon(kubeconfig, root, scale=None):
+    return Daemon(["--source", "kube", "--kubeconfig", kubeconfig, "--namespace", "default", "--root", root,
+                   "--listen", "none"], env={"SECCOMPD_TEST_TIME_SCALE": scale} if scale else None,
+                  seccompd=SECCOMPD, timeout=120)
 
 
 def propagation(srv, d, root):
-    fd = libc.inotify_init1(0)
-    assert libc.inotify_add_watch(fd, root.encode(), IN_MOVED_TO) >= 0
+    renames = Inotify(root, IN_MOVED_TO)
     small = {"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read", "write", "exit_group"],
                                                               "action": "SCMP_ACT_ALLOW"}]}
     lat, whole = [], []
@@ -116,25 +73,17 @@ def propagation(srv, d, root):
         srv.sent.clear()
         t_apply = time.monotonic()
         srv.apply(configmap("update", {"update.json": body}))  # stores, then queues the watch event
-        while True:
-            buf = os.read(fd, 4096)
-            off, hit = 0, False
-            while off < len(buf):
-                _, mask, _, length = struct.unpack_from("iIII", buf, off)
-                name = buf[off + 16: off + 16 + length].rstrip(b"\0")
-                hit = hit or (mask & IN_MOVED_TO and name == b"update.json")
-                off += 16 + length
-            if hit:
-                break
+        assert renames.wait(lambda mask, name: mask & IN_MOVED_TO and name == "update.json", 120), \
+            "update.json was not renamed into place in 120 s"
         t1 = time.monotonic()
         # From the moment the server wrote the event to its socket (the server records it; a Python
         # thread of ours, so that moment is after the write returned, never before).
         sent = [t for t, data in srv.sent if b'"update"' in data]
         lat.append((t1 - sent[0]) * 1000)
         whole.append((t1 - t_apply) * 1000)
-        d.wait_sync()
+        d.next_sync()
     srv.record_sent = False
-    os.close(fd)
+    renames.close()
     lat.sort()
     whole.sort()
     return lat, whole, small
@@ -180,21 +129,23 @@ def main():
     cold, mem, p50, p99, w50, w99 = [], [], [], [], [], []
     for run in range(RUNS):
         root = f"{tmp}/root{run}"
-        d = Daemon(kubeconfig, root)
-        cold.append(d.ready)
-        assert len([n for n in os.listdir(root) if n.endswith(".json")]) == 500
-        mem.append(d.memory())
-        lat, whole, small = propagation(srv, d, root)
-        p50.append(lat[len(lat) // 2])
-        p99.append(lat[int(len(lat) * 0.99)])
-        w50.append(whole[len(whole) // 2])
-        w99.append(whole[int(len(whole) * 0.99)])
-        d.stop()
+        with daemon(kubeconfig, root) as d:
+            d.ready()
+            cold.append(time.monotonic() - d.started)
+            assert len([n for n in os.listdir(root) if n.endswith(".json")]) == 500
+            d.quiet()  # steady: no sync reported for a second
+            mem.append(d.memory())
+            lat, whole, small = propagation(srv, d, root)
+            p50.append(lat[len(lat) // 2])
+            p99.append(lat[int(len(lat) * 0.99)])
+            w50.append(whole[len(whole) // 2])
+            w99.append(whole[int(len(whole) * 0.99)])
         srv.delete("ConfigMap", "default", "update")
 
     # Steady state, an hour compressed into STEADY_SECONDS: how many requests, and were there relists?
     root = f"{tmp}/root-steady"
-    d = Daemon(kubeconfig, root, scale=str(STEADY_SECONDS / 3600))
+    d = daemon(kubeconfig, root, scale=str(STEADY_SECONDS / 3600))
+    d.ready()
     d.quiet()
     n0 = [r for r in srv.requests if from_seccompd(r)]
     t0 = time.monotonic()
@@ -205,7 +156,7 @@ def main():
         except TimeoutError:
             pass
     n1 = [r for r in srv.requests if from_seccompd(r)]
-    d.stop()
+    d.close()
     new = n1[len(n0):]
     hours = (time.monotonic() - t0) / STEADY_SECONDS
     watches = sum(1 for r in new if r["watch"]) / hours

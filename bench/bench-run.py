@@ -4,26 +4,23 @@ everything on disk), a restart with nothing changed, single-profile update laten
 renamed into place -> target renamed, seen with inotify; every update distinct bytes, so validated afresh,
 and started once the daemon reported the previous sync done), and memory after the sync (VmRSS, RssAnon,
 PSS). Medians of several runs. Usage: bench-run.py SECCOMPD [CORPUS_DIR]"""
-import ctypes
 import json
 import os
 import shutil
-import socket
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
+from harness import IN_MOVED_TO, Daemon, Inotify  # noqa: E402
 
 SECCOMPD = sys.argv[1]
 CORPUS = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(__file__), "..", "..", "shared", "profiles")
 N = 500
 RUNS = int(os.environ.get("RUNS", "5"))
 UPDATES = int(os.environ.get("UPDATES", "300"))
-
-libc = ctypes.CDLL("libc.so.6", use_errno=True)
-IN_MOVED_TO = 0x80
 
 
 def corpus_profiles():
@@ -43,62 +40,12 @@ def make_source(d, profiles):
             f.write(profiles[i % len(profiles)] + b"\n" + b" " * (i // len(profiles)))
 
 
-class Daemon:
-    def __init__(self, src, root):
-        self.tmp = tempfile.mkdtemp()
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(f"{self.tmp}/notify")
-        self.sock.settimeout(120)
-        env = dict(os.environ, NOTIFY_SOCKET=f"{self.tmp}/notify")
-        self.t0 = time.monotonic()
-        self.proc = subprocess.Popen([SECCOMPD, "run", "--source", f"dir:{src}", "--root", root], env=env,
-                                     stderr=subprocess.DEVNULL)
-        while b"READY=1" not in self.sock.recv(4096):
-            pass
-        self.ready = time.monotonic() - self.t0
-
-    def memory(self):
-        """Steady state: after the loop has gone quiet (no sync reported for a second)."""
-        self.sock.settimeout(1.0)
-        try:
-            while self.sock.recv(4096):
-                pass
-        except socket.timeout:
-            pass
-        self.sock.settimeout(120)
-        status = open(f"/proc/{self.proc.pid}/status").read()
-        field = lambda k: int(next(l for l in status.splitlines() if l.startswith(k)).split()[1])
-        pss = int(next(l for l in open(f"/proc/{self.proc.pid}/smaps_rollup") if l.startswith("Pss:")).split()[1])
-        return field("VmRSS:"), field("RssAnon:"), pss
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait()
-        self.sock.close()
-        shutil.rmtree(self.tmp)
+def daemon(src, root):
+    return Daemon(["--source", f"dir:{src}", "--root", root], seccompd=SECCOMPD, timeout=120)
 
 
-def wait_sync_done(sock):
-    """The daemon reports STATUS= when a sync has finished (directory fsync and logging included): the
-    next update starts from an idle daemon, so each one is measured alone, not queued behind the last."""
-    while b"STATUS=sync" not in sock.recv(4096):
-        pass
-
-
-def drain(sock):
-    """Read what the daemon sent: like PID 1, the bench must read, or sd_notify blocks."""
-    sock.setblocking(False)
-    try:
-        while sock.recv(4096):
-            pass
-    except BlockingIOError:
-        pass
-    sock.settimeout(120)
-
-
-def update_latencies(src, root, sock):
-    fd = libc.inotify_init1(0)
-    assert libc.inotify_add_watch(fd, root.encode(), IN_MOVED_TO) >= 0
+def update_latencies(src, root, d):
+    renames = Inotify(root, IN_MOVED_TO)
     base = json.loads(open(f"{CORPUS}/k8s-website-fine-grained.json").read())
     lat = []
     for i in range(UPDATES):
@@ -108,19 +55,13 @@ def update_latencies(src, root, sock):
             f.write(body)
         t0 = time.monotonic()
         os.rename(f"{src}/.tmp", f"{src}/update.json")
-        while True:
-            buf = os.read(fd, 4096)
-            off, hit = 0, False
-            while off < len(buf):
-                _, mask, _, length = struct.unpack_from("iIII", buf, off)
-                name = buf[off + 16: off + 16 + length].rstrip(b"\0")
-                hit = hit or (mask & IN_MOVED_TO and name == b"update.json")
-                off += 16 + length
-            if hit:
-                break
+        assert renames.wait(lambda mask, name: mask & IN_MOVED_TO and name == "update.json", 120), \
+            "update.json was not renamed into place in 120 s"
         lat.append((time.monotonic() - t0) * 1000)
-        wait_sync_done(sock)
-    os.close(fd)
+        # The daemon reports STATUS= when a sync has finished (directory fsync and logging included): the
+        # next update starts from an idle daemon, so each one is measured alone, not queued behind the last.
+        d.next_sync()
+    renames.close()
     return lat
 
 
@@ -132,18 +73,19 @@ def main():
         src, root = f"{tmp}/src", f"{tmp}/root"
         os.mkdir(src)
         make_source(src, profiles)
-        d = Daemon(src, root)
-        cold.append(d.ready)
-        assert len([n for n in os.listdir(root) if n.endswith(".json")]) == N
-        mem.append(d.memory())
-        d.stop()
-        d = Daemon(src, root)
-        restart.append(d.ready)
-        drain(d.sock)
-        lat = sorted(update_latencies(src, root, d.sock))
-        p50.append(lat[len(lat) // 2])
-        p99.append(lat[int(len(lat) * 0.99)])
-        d.stop()
+        with daemon(src, root) as d:
+            d.ready()
+            cold.append(time.monotonic() - d.started)
+            assert len([n for n in os.listdir(root) if n.endswith(".json")]) == N
+            d.quiet()  # steady state: after the loop has gone quiet (no sync reported for a second)
+            mem.append(d.memory())
+        with daemon(src, root) as d:
+            d.ready()
+            restart.append(time.monotonic() - d.started)
+            d.drain()
+            lat = sorted(update_latencies(src, root, d))
+            p50.append(lat[len(lat) // 2])
+            p99.append(lat[int(len(lat) * 0.99)])
         shutil.rmtree(tmp)
     # The validate time the target refers to: in-process, as the daemon does it (bench-validate, median
     # of 15), and for reference the whole `seccompd validate` process (exec and dynamic linking included).

@@ -15,18 +15,16 @@ import json
 import os
 import select
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
 
-SECCOMPD = os.environ["SECCOMPD"]
 ROOT = os.environ["SOURCE_ROOT"]
 sys.path.insert(0, os.path.join(ROOT, "tests", "kube"))
 from apiserver import ApiServer  # noqa: E402
+from harness import Daemon  # noqa: E402
 
 KUBECTL = shutil.which("kubectl")
 PODMAN = shutil.which("podman")
@@ -105,57 +103,6 @@ def wait_for_exit_of_processes_naming(path, timeout):
             os.close(fd)
 
 
-class Daemon:
-    """seccompd run --source kube, as on one node."""
-
-    def __init__(self, case, kubeconfig, tmp):
-        self.case = case
-        self.root = f"{tmp}/seccomp"
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(f"{tmp}/notify")
-        self.log = open(f"{tmp}/seccompd.log", "w+")
-        env = dict(os.environ, NOTIFY_SOCKET=f"{tmp}/notify", SECCOMPD_TEST_TIME_SCALE=SCALE)
-        env.pop("KUBECONFIG", None)
-        self.proc = subprocess.Popen(
-            [SECCOMPD, "run", "--source", "kube", "--kubeconfig", kubeconfig, "--namespace", "default",
-             "--root", self.root, "--listen", "none", "--log-format", "json"], env=env, stderr=self.log)
-
-    def logtext(self):
-        self.log.flush()
-        with open(self.log.name) as f:
-            return f.read()
-
-    def log_lines(self):
-        return [json.loads(line) for line in self.logtext().splitlines() if line.startswith("{")]
-
-    def wait_for(self, pred, timeout):
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            self.case.assertGreater(left, 0, f"seccompd did not report in time; log:\n{self.logtext()[-3000:]}")
-            self.case.assertIsNone(self.proc.poll(), f"seccompd exited; log:\n{self.logtext()[-3000:]}")
-            self.sock.settimeout(min(left, 1))
-            try:
-                msg = self.sock.recv(4096).decode()
-            except socket.timeout:
-                continue
-            if pred(msg):
-                return msg
-
-    def until(self, check, timeout=30):
-        """Waits for syncs until check() holds (each STATUS is one finished sync)."""
-        deadline = time.monotonic() + timeout
-        while not check():
-            self.wait_for(lambda m: m.startswith("STATUS=sync"), max(deadline - time.monotonic(), 0.001))
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.case.assertEqual(self.proc.wait(timeout=30), 0, self.logtext()[-3000:])
-        self.sock.close()
-        self.log.close()
-
-
 class RealRuntime(unittest.TestCase):
     def setUp(self):
         # Fail, never skip: a CI run without the runtimes must not look green.
@@ -172,10 +119,16 @@ class RealRuntime(unittest.TestCase):
         self.srv.start()
         self.addCleanup(self.cleanup)
         self.kubeconfig = self.srv.kubeconfig(f"{self.tmp}/kubeconfig", user="token")
-        self.daemon = Daemon(self, self.kubeconfig, self.tmp)
+        self.root = f"{self.tmp}/seccomp"
+        # seccompd run --source kube, as on one node.
+        self.daemon = Daemon(["--source", "kube", "--kubeconfig", self.kubeconfig, "--namespace", "default",
+                              "--root", self.root, "--listen", "none", "--log-format", "json"],
+                             env={"SECCOMPD_TEST_TIME_SCALE": SCALE, "KUBECONFIG": None}, dir=self.tmp)
 
     def cleanup(self):
-        self.daemon.stop()
+        if self.daemon.running():
+            self.assertEqual(self.daemon.stop(), 0, self.daemon.log_tail())
+        self.daemon.close()
         self.srv.stop()
         wait_for_exit_of_processes_naming(f"{self.tmp}/", timeout=30)
         shutil.rmtree(self.tmp)
@@ -240,8 +193,8 @@ class RealRuntime(unittest.TestCase):
                 self.assertIn(f"mkdir: can't create directory '/tmp/x': {message}", r.stderr, out)
 
     def test_profile_from_configmap_enforced_by_both_runtimes(self):
-        self.daemon.wait_for(lambda m: "READY=1" in m, 30)
-        installed = f"{self.daemon.root}/deny-mkdir.json"
+        self.daemon.ready(30)
+        installed = f"{self.root}/deny-mkdir.json"
 
         def on_disk():
             try:
@@ -277,7 +230,7 @@ class RealRuntime(unittest.TestCase):
         self.daemon.until(lambda: on_disk() == violation)
         warnings = [l for l in self.daemon.log_lines()
                     if l["level"] == "warning" and "[container-cannot-start]" in l["msg"]]
-        self.assertEqual(len(warnings), 1, self.daemon.logtext())
+        self.assertEqual(len(warnings), 1, self.daemon.log_text())
         self.assertEqual(warnings[0]["path"], "deny-mkdir.json")
         self.assertIn("default/e2e", warnings[0]["source"])
         self.assertIn("no container can start", warnings[0]["msg"])

@@ -5,8 +5,8 @@ on disk. Synchronised on the daemon's sd_notify messages and the server's reques
 sleeps. Protocol timers are compressed with SECCOMPD_TEST_TIME_SCALE."""
 import json
 import os
+import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +20,7 @@ SECCOMPD = os.environ["SECCOMPD"]
 ROOT = os.environ["SOURCE_ROOT"]
 sys.path.insert(0, os.path.join(ROOT, "tests", "kube"))
 from apiserver import ApiServer  # noqa: E402
+from harness import Daemon  # noqa: E402
 
 KUBECTL = shutil.which("kubectl")
 SCALE = "0.01"  # 300-600 s watches last 3-6 s; backoff starts at 8 ms
@@ -58,46 +59,16 @@ def free_port():
         return s.getsockname()[1]
 
 
-class Node:
-    """One seccompd, as on one node: its own root, notify socket and HTTP port."""
+class Node(Daemon):
+    """One seccompd, as on one node: its own root, notify socket and HTTP port, under home."""
 
-    def __init__(self, case, srv, name="node-1", kubeconfig=None, extra=(), env=None):
-        self.case = case
-        self.tmp = tempfile.mkdtemp()
-        self.root = f"{self.tmp}/root"
+    def __init__(self, srv, home, name="node-1", kubeconfig=None, extra=()):
+        self.root = f"{home}/root"
         self.port = free_port()
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(f"{self.tmp}/notify")
-        self.log = open(f"{self.tmp}/log", "w+")
-        e = dict(os.environ, NOTIFY_SOCKET=f"{self.tmp}/notify", SECCOMPD_TEST_TIME_SCALE=SCALE,
-                 NODE_NAME=name, **(env or {}))
-        e.pop("KUBECONFIG", None)
-        self.proc = subprocess.Popen(
-            [SECCOMPD, "run", "--source", "kube", "--kubeconfig", kubeconfig or srv.kubeconfig_path,
-             "--namespace", "default", "--root", self.root, "--listen", f"127.0.0.1:{self.port}",
-             "--log-format", "json", *extra], env=e, stderr=self.log)
-
-    def wait_for(self, pred, timeout=30):
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            self.case.assertGreater(left, 0, f"seccompd did not report in time; log:\n{self.logtext()[-3000:]}")
-            self.sock.settimeout(left)
-            try:
-                msg = self.sock.recv(4096).decode()
-            except socket.timeout:
-                continue
-            if pred(msg):
-                return msg
-
-    def ready(self):
-        self.wait_for(lambda m: "READY=1" in m)
-
-    def until(self, check, timeout=30):
-        """Waits for syncs until check() holds (each STATUS is one finished sync)."""
-        deadline = time.monotonic() + timeout
-        while not check():
-            self.wait_for(lambda m: m.startswith("STATUS=sync"), timeout=max(deadline - time.monotonic(), 0.001))
+        super().__init__(["--source", "kube", "--kubeconfig", kubeconfig or srv.kubeconfig_path,
+                          "--namespace", "default", "--root", self.root, "--listen", f"127.0.0.1:{self.port}",
+                          "--log-format", "json", *extra],
+                         env={"SECCOMPD_TEST_TIME_SCALE": SCALE, "NODE_NAME": name, "KUBECONFIG": None}, dir=home)
 
     def file(self, rel):
         return read(f"{self.root}/{rel}")
@@ -108,23 +79,6 @@ class Node:
                 return r.status, r.read().decode()
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode()
-
-    def logtext(self):
-        self.log.flush()
-        with open(self.log.name) as f:
-            return f.read()
-
-    def log_lines(self):
-        return [json.loads(line) for line in self.logtext().splitlines() if line.startswith("{")]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            rc = self.proc.wait(timeout=30)
-            self.case.assertEqual(rc, 0, self.logtext()[-3000:])
-        self.sock.close()
-        self.log.close()
-        shutil.rmtree(self.tmp)
 
 
 class KubeCase(unittest.TestCase):
@@ -138,12 +92,14 @@ class KubeCase(unittest.TestCase):
 
     def tearDown(self):
         for n in self.nodes:
-            n.stop()
+            if n.running():
+                self.assertEqual(n.stop(), 0, n.log_tail())
+            n.close()
         self.srv.stop()
         shutil.rmtree(self.tmp)
 
     def node(self, **kw):
-        n = Node(self, self.srv, **kw)
+        n = Node(self.srv, tempfile.mkdtemp(dir=self.tmp), **kw)
         self.nodes.append(n)
         return n
 
@@ -377,7 +333,7 @@ class Reporting(KubeCase):
         self.assertEqual(n.file("team-a/x.json"), profile(1))
         self.assertIsNone(n.file("team-a/open.json"))  # confines nothing: rejected for a tenant
         self.assertIsNone(n.file("team-a/y.json"))     # an admin object inside a tenant's directory
-        self.assertEqual(n.file("z.json"), profile(3), n.logtext())
+        self.assertEqual(n.file("z.json"), profile(3), n.log_text())
         self.assertIsNone(n.file("x.json"))
 
     def test_many_namespaces(self):
@@ -460,7 +416,7 @@ class Faults(KubeCase):
                 self.converge(n, version)
                 took = len(self.srv.requests) - before
                 self.assertLess(took, 12, f"{kind}: {took} requests")
-        self.assertIn("over 3 MiB was refused", n.logtext())
+        self.assertIn("over 3 MiB was refused", n.log_text())
         self.assertIsNone(n.file("h.json"))
 
     def test_restart_expires_history_and_outage_keeps_profiles(self):
@@ -538,7 +494,7 @@ class Auth(KubeCase):
             f.write(text.replace(self.srv.ca_file, other.ca_file))
         self.apply(configmap("a", {"a.json": profile(1)}))
         n = self.node(kubeconfig=bad)
-        n.wait_for(lambda m: m.startswith("STATUS=list configmaps in namespace default failed"))
+        n.wait_status(lambda s: s.startswith("list configmaps in namespace default failed"))
         line = next(l for l in n.log_lines() if "list configmaps" in l.get("msg", ""))
         self.assertIn("certificate", line["msg"].lower())
         self.assertIsNone(n.file("a.json"))
@@ -589,11 +545,8 @@ class Auth(KubeCase):
             os.close(fd)
             raise
         self.assertEqual(status, 200, body)
-        deadline = time.monotonic() + 30
         expected = f"cannot read the API token file {token}: it is not a regular file"
-        while not any(expected in line["msg"] for line in n.log_lines()):
-            self.assertGreater(deadline - time.monotonic(), 0, n.logtext()[-3000:])
-            time.sleep(0.05)
+        self.assertTrue(n.wait_log(re.escape(expected), timeout=30), n.log_tail())
         self.assertEqual(sum(expected in line["msg"] for line in n.log_lines()), 1)  # once, not per request
 
         # A regular token file put back (a new token, the old one refused): used from the next request.
@@ -607,7 +560,7 @@ class Auth(KubeCase):
         self.srv.apply(configmap("a", {"a.json": profile(1, 1)}))
         n.until(lambda: n.file("a.json") == profile(1, 1))
         self.assertTrue(any(f"the API token file {token} is readable again" in line["msg"]
-                            for line in n.log_lines()), n.logtext()[-3000:])
+                            for line in n.log_lines()), n.log_tail())
         status, body = n.get("/healthz")
         self.assertEqual(status, 200, body)
 

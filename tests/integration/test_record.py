@@ -6,18 +6,18 @@ under an audit profile, recorded from /dev/kmsg, then run under the recorded pro
 Touches /dev/kmsg and kernel.printk_ratelimit: runs alone (is_parallel: false in meson)."""
 import json
 import os
-import queue
 import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 
 import yaml
+
+from harness import Daemon
 
 SECCOMPD = os.environ["SECCOMPD"]
 ROOT = os.environ["SOURCE_ROOT"]
@@ -211,50 +211,9 @@ class Journal(unittest.TestCase):
             self.assertEqual(p.returncode, 1)
 
 
-class Recorder:
-    """seccompd record --follow as a child, its stderr read line by line on a thread."""
-
-    def __init__(self, *args):
-        # The profile goes to -o FILE; stderr is read by one thread only.
-        self.proc = subprocess.Popen([SECCOMPD, "record", "--follow", *args], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True)
-        self.lines = queue.Queue()
-        self.seen = []
-        self.thread = threading.Thread(target=self._pump, daemon=True)
-        self.thread.start()
-
-    def _pump(self):
-        for line in self.proc.stderr:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def wait_for(self, pattern, timeout=30):
-        """Returns True once a stderr line matches, False at the deadline or when the recorder ended."""
-        deadline = time.monotonic() + timeout
-        while any(re.search(pattern, l) for l in self.seen) is False:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            try:
-                line = self.lines.get(timeout=left)
-            except queue.Empty:
-                return False
-            if line is None:
-                return False
-            self.seen.append(line)
-        return True
-
-    def stop(self):
-        """SIGINT, as a person ends a recording; returns the exit status and all of stderr."""
-        self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(timeout=60)
-        self.thread.join(timeout=60)
-        while True:
-            line = self.lines.get(timeout=10)
-            if line is None:
-                break
-            self.seen.append(line)
-        return self.proc.returncode, "".join(self.seen)
+def stop_recording(rec):
+    """SIGINT, as a person ends a recording; returns the exit status and all of stderr."""
+    return rec.stop(signal.SIGINT, timeout=60), rec.log_text()
 
 
 def read_ratelimit():
@@ -332,26 +291,32 @@ class Kernel(unittest.TestCase):
     def path(self, name):
         return os.path.join(self.tmp, name)
 
+    def recorder(self, *args):
+        """seccompd record --follow as a child, its stderr in a log file; the profile goes to -o FILE."""
+        rec = Daemon(["--follow", *args], verb="record")
+        self.addCleanup(rec.close)
+        return rec
+
     def test_1_recorded_profile_runs_the_workload_and_nothing_else(self):
         if read_ratelimit() == "0":  # left by someone else: the restore must be seen to happen
             write_ratelimit("5")
         before = read_ratelimit()
-        full = Recorder("--from", "kmsg", "--unthrottle", "--comm", "workload", "-o", self.path("workload.json"))
-        self.assertTrue(full.wait_for(r"recording from /dev/kmsg"), full.seen)
+        full = self.recorder("--from", "kmsg", "--unthrottle", "--comm", "workload", "-o", self.path("workload.json"))
+        self.assertTrue(full.wait_log(r"recording from /dev/kmsg"), full.log_text())
         self.assertEqual(read_ratelimit(), "0")
         # The same recording without the runtime's baseline (not unthrottling again: one restorer).
-        bare = Recorder("--from", "kmsg", "--comm", "workload", "--baseline", "none", "-o", self.path("bare.json"))
-        self.assertTrue(bare.wait_for(r"recording from /dev/kmsg"), bare.seen)
+        bare = self.recorder("--from", "kmsg", "--comm", "workload", "--baseline", "none", "-o", self.path("bare.json"))
+        self.assertTrue(bare.wait_log(r"recording from /dev/kmsg"), bare.log_text())
 
         p = self.podman(self.audit, "/workload")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("workload ok", p.stdout)
         # exit_group is the workload's last syscall; kauditd delivers in order, so once it is seen,
         # every record of the workload is in.
-        self.assertTrue(full.wait_for(r"\+ exit_group \(x86_64, workload\)"), full.seen)
-        self.assertTrue(bare.wait_for(r"\+ exit_group \(x86_64, workload\)"), bare.seen)
-        rc_bare, err_bare = bare.stop()
-        rc, err = full.stop()
+        self.assertTrue(full.wait_log(r"\+ exit_group \(x86_64, workload\)"), full.log_text())
+        self.assertTrue(bare.wait_log(r"\+ exit_group \(x86_64, workload\)"), bare.log_text())
+        rc_bare, err_bare = stop_recording(bare)
+        rc, err = stop_recording(full)
         self.assertEqual(rc, 0, err)
         self.assertEqual(rc_bare, 0, err_bare)
         self.assertEqual(read_ratelimit(), before, "kernel.printk_ratelimit was not restored")
@@ -395,19 +360,18 @@ class Kernel(unittest.TestCase):
         if read_ratelimit() == "0":
             write_ratelimit("5")
         before = read_ratelimit()
-        rec = Recorder("--from", "kmsg", "--unthrottle", "--comm", "nothing-runs-as-this")
-        self.assertTrue(rec.wait_for(r"recording from /dev/kmsg"), rec.seen)
+        rec = self.recorder("--from", "kmsg", "--unthrottle", "--comm", "nothing-runs-as-this")
+        self.assertTrue(rec.wait_log(r"recording from /dev/kmsg"), rec.log_text())
         self.assertEqual(read_ratelimit(), "0")
-        rec.proc.send_signal(signal.SIGTERM)
-        self.assertEqual(rec.proc.wait(timeout=60), 1)  # stopped cleanly: nothing matched
+        self.assertEqual(rec.stop(signal.SIGTERM, timeout=60), 1)  # stopped cleanly: nothing matched
         self.assertEqual(read_ratelimit(), before)
 
     def test_2_default_rate_limit_loses_records_and_says_so(self):
         if read_ratelimit() == "0":
             write_ratelimit("5")
         self.assertNotEqual(read_ratelimit(), "0")
-        rec = Recorder("--from", "kmsg", "--comm", "workload", "-o", self.path("throttled.json"))
-        self.assertTrue(rec.wait_for(r"recording from /dev/kmsg"), rec.seen)
+        rec = self.recorder("--from", "kmsg", "--comm", "workload", "-o", self.path("throttled.json"))
+        self.assertTrue(rec.wait_log(r"recording from /dev/kmsg"), rec.log_text())
         # A container start makes far more than the 10 records the printk burst lets through. The
         # kernel reveals the drop only with the next record after its 5 s interval (a serial gap,
         # "callbacks suppressed"), so start containers until the recorder says so, with a deadline.
@@ -417,10 +381,10 @@ class Kernel(unittest.TestCase):
             p = self.podman(self.audit, "/workload")
             self.assertEqual(p.returncode, 0, p.stderr)
             runs += 1
-            if rec.wait_for(r"warning: records were lost", timeout=2):
+            if rec.wait_log(r"warning: records were lost", timeout=2):
                 break
             self.assertLess(time.monotonic(), deadline, "the recorder never reported lost records")
-        rc, err = rec.stop()
+        rc, err = stop_recording(rec)
         self.assertIn(rc, (0, 1), err)
         self.assertIn("records were lost, the profile is probably incomplete", err)
         self.assertIn("--unthrottle", err)

@@ -9,13 +9,14 @@ import os
 import random
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
+
+import harness
 
 SECCOMPD = os.environ["SECCOMPD"]
 ROOT = os.environ["SOURCE_ROOT"]
@@ -426,7 +427,7 @@ class UnsafeRoots(unittest.TestCase):
             while swaps[0] < 200 or runs < 20:
                 runs += 1
                 self.assertLess(runs, 2000, "the swapper made no progress")
-                write(f"{src}/cm.yaml", read(f"{src}/cm.yaml").replace(f'"errnoRet": ', '"errnoRet":  '))
+                write(f"{src}/cm.yaml", read(f"{src}/cm.yaml").replace('"errnoRet": ', '"errnoRet":  '))
                 once(src, root)
         finally:
             stop = True
@@ -442,43 +443,19 @@ class Daemon(unittest.TestCase):
         self.tmp = tempfile.mkdtemp()
         self.src, self.root = f"{self.tmp}/src", f"{self.tmp}/root"
         os.mkdir(self.src)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(f"{self.tmp}/notify")
-        self.proc = None
+        self.daemon = None
 
     def tearDown(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.assertEqual(self.proc.wait(timeout=30), 0)
-        self.sock.close()
+        if self.daemon:
+            if self.daemon.running():
+                self.assertEqual(self.daemon.stop(), 0)
+            self.daemon.close()
         shutil.rmtree(self.tmp)
 
     def start(self, *extra, env=None):
-        env = dict(os.environ, NOTIFY_SOCKET=f"{self.tmp}/notify", **(env or {}))
-        self.proc = subprocess.Popen([SECCOMPD, "run", "--source", f"dir:{self.src}", "--root", self.root, *extra],
-                                     env=env, stderr=subprocess.DEVNULL)
-        self.wait_for(lambda m: "READY=1" in m)
-
-    def wait_for(self, pred, timeout=30):
-        """Messages until pred holds; a deadline, not a sleep."""
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            self.assertGreater(left, 0, "the daemon did not report in time")
-            self.sock.settimeout(left)
-            msg = self.sock.recv(4096).decode()
-            if pred(msg):
-                return msg
-
-    def next_sync(self):
-        """Waits for the next sync to finish."""
-        self.wait_for(lambda m: m.startswith("STATUS=sync"))
-
-    def until(self, check, timeout=30):
-        """Waits for syncs until check() holds (each STATUS is one finished sync)."""
-        deadline = time.monotonic() + timeout
-        while not check():
-            self.wait_for(lambda m: m.startswith("STATUS=sync"), timeout=max(deadline - time.monotonic(), 0.001))
+        self.daemon = harness.Daemon(["--source", f"dir:{self.src}", "--root", self.root, *extra], env=env,
+                                     dir=self.tmp)
+        self.daemon.ready()
 
     def test_changes_are_applied_as_they_happen(self):
         write(f"{self.src}/a.json", profile(1))
@@ -486,14 +463,14 @@ class Daemon(unittest.TestCase):
         self.assertEqual(read(f"{self.root}/a.json"), profile(1))
 
         write(f"{self.src}/a.json", profile(1, 1))             # update
-        self.until(lambda: read(f"{self.root}/a.json") == profile(1, 1))
+        self.daemon.until(lambda: read(f"{self.root}/a.json") == profile(1, 1))
         write(f"{self.src}/b.json", profile(2))                # add
-        self.until(lambda: os.path.exists(f"{self.root}/b.json"))
+        self.daemon.until(lambda: os.path.exists(f"{self.root}/b.json"))
         write(f"{self.src}/a.json", "{")                       # invalid: last good stays
-        self.next_sync()
+        self.daemon.next_sync()
         self.assertEqual(read(f"{self.root}/a.json"), profile(1, 1))
         os.unlink(f"{self.src}/b.json")                        # delete
-        self.until(lambda: not os.path.exists(f"{self.root}/b.json"))
+        self.daemon.until(lambda: not os.path.exists(f"{self.root}/b.json"))
 
     def test_broken_source_file_never_deletes_what_it_provided(self):
         write(f"{self.src}/cm.yaml", """apiVersion: v1
@@ -508,10 +485,10 @@ data: {kept.json: '{"defaultAction":"SCMP_ACT_LOG"}'}
         # can be read half-way, as a valid but shorter manifest (see the README on editing sources).
         write(f"{self.tmp}/broken", "kind: ConfigMap\nmetadata: [unterminated")
         os.rename(f"{self.tmp}/broken", f"{self.src}/cm.yaml")
-        self.next_sync()
+        self.daemon.next_sync()
         write(f"{self.src}/other.json", profile(1, 1))                       # a later, unrelated change
         while True:  # checked after a sync reported, so its deletions are done too
-            self.next_sync()
+            self.daemon.next_sync()
             if read(f"{self.root}/other.json") == profile(1, 1):
                 break
         self.assertTrue(os.path.exists(f"{self.root}/kept.json"))
@@ -531,11 +508,11 @@ data: {kept.json: '{"defaultAction":"SCMP_ACT_LOG"}'}
             return int(msg.split()[1].rstrip(":"))
 
         replace("a.json", profile(1, 1))
-        n = sync_number(self.wait_for(lambda m: m.startswith("STATUS=sync")))
+        n = sync_number(self.daemon.next_sync())
         self.assertEqual(read(f"{self.root}/a.json"), profile(1, 1))
         for i in range(2, 6):
             replace(f"n{i}.json", profile(i))
-            msg = self.wait_for(lambda m: m.startswith("STATUS=sync"))
+            msg = self.daemon.next_sync()
             self.assertEqual(sync_number(msg), n + 1, msg)
             self.assertEqual(read(f"{self.root}/n{i}.json"), profile(i))
             n += 1
@@ -557,19 +534,19 @@ data: {kept.json: '{"defaultAction":"SCMP_ACT_LOG"}'}
         write(f"{self.src}/a.json", profile(1))
         self.start()
         os.unlink(f"{self.root}/a.json")
-        self.until(lambda: os.path.exists(f"{self.root}/a.json") and read(f"{self.root}/a.json") == profile(1))
+        self.daemon.until(lambda: os.path.exists(f"{self.root}/a.json") and read(f"{self.root}/a.json") == profile(1))
         write(f"{self.root}/a.json", "tampered")
-        self.until(lambda: read(f"{self.root}/a.json") == profile(1))
+        self.daemon.until(lambda: read(f"{self.root}/a.json") == profile(1))
 
     def test_sighup_and_grace(self):
         write(f"{self.src}/a.json", profile(1))
         self.start("--delete-grace", "1s")
         os.unlink(f"{self.src}/a.json")
-        self.wait_for(lambda m: "1 pending deletion" in m)
+        self.daemon.wait_status(lambda s: "1 pending deletion" in s)
         self.assertTrue(os.path.exists(f"{self.root}/a.json"))
-        self.until(lambda: not os.path.exists(f"{self.root}/a.json"))  # the grace timer fires a sync
-        self.proc.send_signal(signal.SIGHUP)
-        self.wait_for(lambda m: m.startswith("STATUS=sync"))
+        self.daemon.until(lambda: not os.path.exists(f"{self.root}/a.json"))  # the grace timer fires a sync
+        self.daemon.proc.send_signal(signal.SIGHUP)
+        self.daemon.next_sync()
 
     def test_a_grace_below_a_second(self):
         """250ms is a quarter of a second: the file goes, and not before that."""
@@ -577,7 +554,7 @@ data: {kept.json: '{"defaultAction":"SCMP_ACT_LOG"}'}
         self.start("--delete-grace", "250ms")
         left = time.monotonic()
         os.unlink(f"{self.src}/a.json")
-        self.until(lambda: not os.path.exists(f"{self.root}/a.json"))
+        self.daemon.until(lambda: not os.path.exists(f"{self.root}/a.json"))
         self.assertGreaterEqual(time.monotonic() - left, 0.25)
 
     def step_wall_clock_during_grace(self, seconds):
@@ -592,10 +569,10 @@ data: {kept.json: '{"defaultAction":"SCMP_ACT_LOG"}'}
         self.start("--delete-grace", "1h", env={"LD_PRELOAD": os.environ["WALLCLOCK_SHIM"],
                                                 "SECCOMPD_TEST_WALLCLOCK_OFFSET": offset, "ASAN_OPTIONS": asan})
         os.unlink(f"{self.src}/a.json")
-        self.wait_for(lambda m: "1 pending deletion" in m)
+        self.daemon.wait_status(lambda s: "1 pending deletion" in s)
         write(offset, str(seconds))
-        self.proc.send_signal(signal.SIGHUP)
-        msg = self.wait_for(lambda m: m.startswith("STATUS=sync"))
+        self.daemon.proc.send_signal(signal.SIGHUP)
+        msg = self.daemon.next_sync()
         self.assertIn("1 pending deletion", msg)
         self.assertTrue(os.path.exists(f"{self.root}/a.json"))
 
@@ -612,8 +589,7 @@ data: {kept.json: '{"defaultAction":"SCMP_ACT_LOG"}'}
         line = p.stderr.readline()
         self.assertIn("another seccompd holds the lock", line)
         self.assertIsNone(p.poll())
-        self.proc.send_signal(signal.SIGTERM)
-        self.assertEqual(self.proc.wait(timeout=30), 0)
+        self.assertEqual(self.daemon.stop(), 0)
         self.assertEqual(p.wait(timeout=30), 0)
 
 
