@@ -5,14 +5,13 @@
 
 #include "kube-source.h"
 #include "kube/client.h"
+#include "kube/object-json.h"
 #include "kube/reflector.h"
 #include "kube/report.h"
 #include "log.h"
-#include "paths.h"
-#include "shared/base64.h"
 #include "shared/macro.h"
 #include "shared/sha256.h"
-#include "sync/source.h"
+#include "sync/object.h"
 
 /* Events already sent (or known to exist): a bounded ring, so a bad profile is reported once per
  * version, not on every sync. The name is deterministic, so other nodes' 409s do the rest. */
@@ -102,23 +101,9 @@ static size_t object_position(const KubeSource *s, const char *uid, bool *found)
         return lo;
 }
 
-static bool is_tenant(const KubeSource *s, const char *ns)
-{
-        for (size_t i = 0; ns && i < s->o.n_tenants; i++)
-                if (strcmp(s->o.tenants[i], ns) == 0)
-                        return true;
-        return false;
-}
-
 static const char *meta_string(json_t *obj, const char *field)
 {
         return json_string_value(json_object_get(json_object_get(obj, "metadata"), field));
-}
-
-static const char *annotation(json_t *obj, const char *key)
-{
-        return json_string_value(
-                json_object_get(json_object_get(json_object_get(obj, "metadata"), "annotations"), key));
 }
 
 /* Joined diagnostics of one severity for an Event; NULL when there are none. */
@@ -144,78 +129,50 @@ static char *diagnostics_text(const Verdict *v, Severity severity)
         return text;
 }
 
-/* One key of one object: decoded, hashed and validated now; logged once per version. */
-static int profile_read(KubeSource *s, KubeObject *o, const KubeProfile *old, size_t n_old,
-                        const char *field, const char *key, const char *value, bool base64, const char *dir,
-                        bool tenant, bool adopt, KubeProfile *ret)
+/* One decoded key of one object: hashed and validated now; logged once per version. Takes the strings
+ * and bytes of in. */
+static int profile_read(KubeSource *s, const KubeProfile *old, size_t n_old, ObjectProfile *in, bool tenant,
+                        KubeProfile *ret)
 {
-        _cleanup_free_ char *path = NULL, *origin = NULL;
-        char *bytes = NULL;
-        size_t len;
-        const char *why;
+        KubeProfile p = {
+                .key = TAKE_PTR(in->key),
+                .path = TAKE_PTR(in->path),
+                .origin = TAKE_PTR(in->origin),
+                .bytes = TAKE_PTR(in->bytes),
+                .len = in->len,
+                .adopt = in->adopt,
+        };
         int r;
 
-        if (asprintf(&origin, "%s %s/%s %s[%s]", o->kind, o->namespace, o->name, field, key) < 0)
-                return -ENOMEM;
-        if ((why = profile_file_name_invalid(key))) {
-                log_profile(LOG_ERR, NULL, origin, "key not used: %s", why);
-                return 0;
-        }
-        if (tenant) {
-                _cleanup_free_ char *d = NULL;
-                if (asprintf(&d, "%s%s%s", o->namespace, dir ? "/" : "", dir ?: "") < 0)
-                        return -ENOMEM;
-                r = profile_target_path(d, key, &path);
-        } else
-                r = profile_target_path(dir, key, &path);
-        if (r < 0)
-                return r;
-        if (base64) {
-                uint8_t *b = NULL;
-                r = base64_decode(value, strlen(value), &b, &len);
-                if (r == -EINVAL) {
-                        log_profile(LOG_ERR, path, origin, "key not used: not valid base64");
-                        return 0;
-                }
-                if (r < 0)
-                        return r;
-                bytes = (char *) b;
-        } else {
-                len = strlen(value); /* ConfigMap data is UTF-8 text */
-                bytes = strdup(value);
-                if (!bytes)
-                        return -ENOMEM;
-        }
-
-        KubeProfile p = {.adopt = adopt && !tenant, .bytes = bytes, .len = len};
         Sha256 h;
         sha256_init(&h);
-        sha256_update(&h, bytes, len);
+        sha256_update(&h, p.bytes, p.len);
         sha256_final(&h, p.hash);
         /* The same bytes at the same path as before: the verdict stands, nothing is logged again. */
         for (size_t i = 0; i < n_old; i++)
-                if (strcmp(old[i].path, path) == 0 && memcmp(old[i].hash, p.hash, sizeof(p.hash)) == 0) {
+                if (strcmp(old[i].path, p.path) == 0 && memcmp(old[i].hash, p.hash, sizeof(p.hash)) == 0) {
                         p.valid = old[i].valid;
                         if ((old[i].problems && !(p.problems = strdup(old[i].problems))) ||
                             (old[i].warnings && !(p.warnings = strdup(old[i].warnings)))) {
                                 profile_clear(&p);
                                 return -ENOMEM;
                         }
-                        goto done;
+                        *ret = p;
+                        return 1;
                 }
 
         Verdict v = {};
-        r = profile_validate_cached(s->o.cache, bytes, len, s->o.validate, &v, NULL);
+        r = profile_validate_cached(s->o.cache, p.bytes, p.len, s->o.validate, &v, NULL);
         if (r < 0) {
-                log_profile(LOG_ERR, path, origin, "cannot validate: %s", strerror(-r));
-                free(bytes);
+                log_profile(LOG_ERR, p.path, p.origin, "cannot validate: %s", strerror(-r));
+                profile_clear(&p);
                 return r == -ENOMEM ? r : 0;
         }
         p.valid = v.valid;
         for (size_t i = 0; i < v.diagnostics.n; i++) {
                 const Diagnostic *d = v.diagnostics.items + i;
                 bool error = d->severity == SEVERITY_ERROR;
-                log_profile(error ? LOG_ERR : LOG_WARNING, path, origin, "%s: %s [%s]",
+                log_profile(error ? LOG_ERR : LOG_WARNING, p.path, p.origin, "%s: %s [%s]",
                             error ? "profile rejected" : "profile warning", d->message,
                             diag_code_to_string(d->code));
         }
@@ -223,7 +180,7 @@ static int profile_read(KubeSource *s, KubeObject *o, const KubeProfile *old, si
                 /* Any pod may name any Localhost profile, and "restricted" accepts it: a tenant must
                  * not publish what is Unconfined in all but name. */
                 p.valid = false;
-                log_profile(LOG_ERR, path, origin,
+                log_profile(LOG_ERR, p.path, p.origin,
                             "profile rejected: a tenant namespace's profile must confine something "
                             "(defaultAction ALLOW or LOG with no stricter rule) [confines-nothing]");
                 p.problems = strdup("defaultAction: a tenant namespace's profile confines nothing "
@@ -233,42 +190,33 @@ static int profile_read(KubeSource *s, KubeObject *o, const KubeProfile *old, si
         else
                 p.warnings = diagnostics_text(&v, SEVERITY_WARNING);
         verdict_clear(&v);
-done:
-        p.key = strdup(key);
-        p.path = TAKE_PTR(path);
-        p.origin = TAKE_PTR(origin);
-        if (!p.key) {
-                profile_clear(&p);
-                return -ENOMEM;
-        }
         *ret = p;
         return 1;
 }
 
-static int object_read_field(KubeSource *s, KubeObject *o, const KubeObject *old, json_t *obj,
-                             const char *field, bool base64, const char *dir, bool tenant, bool adopt)
+/* The object's keys, decoded by the rules both sources share (lib/sync/object.h); what it refuses is
+ * logged here, once per version. */
+static int object_read_profiles(KubeSource *s, KubeObject *o, const KubeObject *old, json_t *obj)
 {
-        json_t *data = json_object_get(obj, field);
-        const char *key;
-        json_t *value;
-        if (!data)
-                return 0;
-        if (!json_is_object(data)) {
-                log_profile(LOG_ERR, NULL, o->name, "%s %s/%s: %s is not a map", o->kind, o->namespace,
-                            o->name, field);
-                return 0;
+        _cleanup_(object_description_clear) ObjectDescription d = {};
+        _cleanup_(object_profiles_clear) ObjectProfiles decoded = {};
+        const ObjectDecodeOptions options = {.tenants = s->o.tenants, .n_tenants = s->o.n_tenants};
+        int r = object_description_from_json(obj, o->kind, &d);
+        if (r >= 0)
+                r = object_decode(&d, &options, &decoded);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < decoded.n_refusals; i++) {
+                const ObjectRefusal *x = decoded.refusals + i;
+                log_profile(LOG_ERR, x->path, NULL, "%s; %s", x->message,
+                            x->whole_object ? "no profile of it is used" : "not used");
         }
-        json_object_foreach(data, key, value)
-        {
-                if (!json_is_string(value))
-                        continue;
-                KubeProfile *p = realloc(o->profiles, (o->n + 1) * sizeof(KubeProfile));
-                if (!p)
-                        return -ENOMEM;
-                o->profiles = p;
-                int r = profile_read(s, o, old ? old->profiles : NULL, old ? old->n : 0, field, key,
-                                     json_string_value(value), base64, dir, tenant, adopt,
-                                     o->profiles + o->n);
+        o->profiles = calloc(MAX(decoded.n, (size_t) 1), sizeof(KubeProfile));
+        if (!o->profiles)
+                return -ENOMEM;
+        for (size_t i = 0; i < decoded.n; i++) {
+                r = profile_read(s, old ? old->profiles : NULL, old ? old->n : 0, decoded.profiles + i,
+                                 decoded.tenant, o->profiles + o->n);
                 if (r < 0)
                         return r;
                 if (r > 0)
@@ -308,30 +256,8 @@ static void object_upsert(KubeSource *s, KubeReflector *owner, json_t *obj)
         o->owner = owner;
         o->seen = true;
 
-        bool tenant = is_tenant(s, ns);
-        const char *dir = annotation(obj, ANNOTATION_DIRECTORY), *why;
-        const char *adopt = annotation(obj, ANNOTATION_ADOPT);
-        if (dir && !*dir)
-                dir = NULL;
-        if ((why = profile_directory_invalid(dir))) {
-                log_profile(LOG_ERR, NULL, NULL,
-                            "%s %s/%s: annotation %s \"%s\": %s; no profile of it is used", o->kind, ns,
-                            name, ANNOTATION_DIRECTORY, dir, why);
-        } else if (!tenant && dir && is_tenant(s, strndupa(dir, strcspn(dir, "/")))) {
-                /* An admin object may not write into a tenant's directory, nor a tenant into another's:
-                 * tenants are forced under their own namespace, admins kept out of all of them. */
-                log_profile(LOG_ERR, NULL, NULL,
-                            "%s %s/%s: conflict: annotation %s \"%s\" is inside tenant namespace %.*s's "
-                            "directory; no profile of it is used",
-                            o->kind, ns, name, ANNOTATION_DIRECTORY, dir, (int) strcspn(dir, "/"), dir);
-        } else {
-                bool take = adopt && strcmp(adopt, "true") == 0;
-                bool secret = is_secret(owner);
-                if (object_read_field(s, o, old, obj, "data", secret, dir, tenant, take) < 0 ||
-                    (!secret &&
-                     object_read_field(s, o, old, obj, "binaryData", true, dir, tenant, take) < 0))
-                        goto oom;
-        }
+        if (object_read_profiles(s, o, old, obj) < 0)
+                goto oom;
         if (old) {
                 object_free(old);
                 s->objects[at] = o;

@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "object.h"
 #include "paths.h"
-#include "shared/base64.h"
 #include "shared/fileio.h"
 #include "shared/macro.h"
 #include "source.h"
@@ -27,38 +27,44 @@ void source_set_clear(SourceSet *s)
         *s = (SourceSet){};
 }
 
+/* Takes ownership of m. */
+static int source_error_add(SourceSet *s, char *m)
+{
+        char **e = realloc(s->errors, (s->n_errors + 1) * sizeof(char *));
+        if (!e) {
+                free(m);
+                return -ENOMEM;
+        }
+        s->errors = e;
+        s->errors[s->n_errors++] = m;
+        return 0;
+}
+
 _printf_(2, 3) static int source_error(SourceSet *s, const char *fmt, ...)
 {
         va_list ap;
         char *m = NULL;
-        char **e = realloc(s->errors, (s->n_errors + 1) * sizeof(char *));
-        if (!e)
-                return -ENOMEM;
-        s->errors = e;
         va_start(ap, fmt);
         int r = vasprintf(&m, fmt, ap);
         va_end(ap);
         if (r < 0)
                 return -ENOMEM;
-        s->errors[s->n_errors++] = m;
-        return 0;
+        return source_error_add(s, m);
 }
 
-/* Takes ownership of bytes. */
-static int source_add(SourceSet *s, const char *dir, const char *name, char *bytes, size_t len, char *origin,
-                      bool adopt)
+/* Takes ownership of path, bytes and origin. */
+static int source_add(SourceSet *s, char *path, char *bytes, size_t len, char *origin, bool adopt)
 {
-        _cleanup_free_ char *path = NULL;
-        SourceProfile *items;
-        int r = profile_target_path(dir, name, &path);
-        if (r < 0 || !(items = realloc(s->items, (s->n + 1) * sizeof(SourceProfile)))) {
+        SourceProfile *items = realloc(s->items, (s->n + 1) * sizeof(SourceProfile));
+        if (!items) {
+                free(path);
                 free(bytes);
                 free(origin);
                 return -ENOMEM;
         }
         s->items = items;
-        s->items[s->n++] = (SourceProfile){
-                .path = TAKE_PTR(path), .bytes = bytes, .len = len, .origin = origin, .adopt = adopt};
+        s->items[s->n++] =
+                (SourceProfile){.path = path, .bytes = bytes, .len = len, .origin = origin, .adopt = adopt};
         return 0;
 }
 
@@ -67,14 +73,20 @@ static void yaml_parser_deletep(yaml_parser_t *p)
         yaml_parser_delete(p);
 }
 
+static ObjectText text_of(yaml_node_t *n)
+{
+        if (!n || n->type != YAML_SCALAR_NODE)
+                return (ObjectText){};
+        return (ObjectText){(const char *) n->data.scalar.value, n->data.scalar.length};
+}
+
 static yaml_node_t *map_get(yaml_document_t *doc, yaml_node_t *map, const char *key)
 {
         if (!map || map->type != YAML_MAPPING_NODE)
                 return NULL;
         for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-                yaml_node_t *k = yaml_document_get_node(doc, p->key);
-                if (k && k->type == YAML_SCALAR_NODE &&
-                    strcmp((const char *) k->data.scalar.value, key) == 0)
+                ObjectText k = text_of(yaml_document_get_node(doc, p->key));
+                if (k.value && k.len == strlen(key) && memcmp(k.value, key, k.len) == 0)
                         return yaml_document_get_node(doc, p->value);
         }
         return NULL;
@@ -82,108 +94,70 @@ static yaml_node_t *map_get(yaml_document_t *doc, yaml_node_t *map, const char *
 
 static const char *scalar(yaml_node_t *n)
 {
-        return n && n->type == YAML_SCALAR_NODE ? (const char *) n->data.scalar.value : NULL;
+        return text_of(n).value;
 }
 
-typedef enum Encoding {
-        ENCODING_PLAIN,
-        ENCODING_BASE64,
-} Encoding;
-
-static int read_data(SourceSet *s, yaml_document_t *doc, yaml_node_t *data, const char *field, Encoding enc,
-                     const char *where, const char *dir, bool adopt)
+/* Every scalar counts as a string, as it always did here: the document API resolves no tags, so an
+ * unquoted 123 or true is text to us where kubectl would send a number or a boolean. */
+static int map_read(yaml_document_t *doc, yaml_node_t *n, ObjectMap *m)
 {
-        int r;
-        if (!data)
+        if (!n)
                 return 0;
-        if (data->type != YAML_MAPPING_NODE)
-                return source_error(s, "%s: %s is not a mapping", where, field);
-        for (yaml_node_pair_t *p = data->data.mapping.pairs.start; p < data->data.mapping.pairs.top; p++) {
-                const char *key = scalar(yaml_document_get_node(doc, p->key));
-                yaml_node_t *v = yaml_document_get_node(doc, p->value);
-                const char *why;
-                if (!key)
-                        continue;
-                if ((why = profile_file_name_invalid(key))) {
-                        r = source_error(s, "%s: %s[%s]: %s", where, field, key, why);
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-                if (!v || v->type != YAML_SCALAR_NODE) {
-                        r = source_error(s, "%s: %s[%s]: the value is not a string", where, field, key);
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-                char *bytes = NULL, *origin = NULL;
-                size_t len;
-                if (enc == ENCODING_BASE64) {
-                        /* The decoder the API path uses: what the API server would refuse is refused. */
-                        uint8_t *b = NULL;
-                        r = base64_decode((const char *) v->data.scalar.value, v->data.scalar.length, &b,
-                                          &len);
-                        if (r == -EINVAL) {
-                                r = source_error(s, "%s: %s[%s]: not valid base64", where, field, key);
-                                if (r < 0)
-                                        return r;
-                                continue;
-                        }
-                        bytes = (char *) b;
-                } else {
-                        len = v->data.scalar.length;
-                        bytes = malloc(len + 1);
-                        r = bytes ? 0 : -ENOMEM;
-                        if (bytes) {
-                                memcpy(bytes, v->data.scalar.value, len);
-                                bytes[len] = 0;
-                        }
-                }
-                if (r < 0 || asprintf(&origin, "%s %s[%s]", where, field, key) < 0) {
-                        free(bytes);
-                        return -ENOMEM;
-                }
-                r = source_add(s, dir, key, bytes, len, origin, adopt);
+        m->present = true;
+        if (n->type != YAML_MAPPING_NODE)
+                return 0;
+        m->is_map = true;
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+                ObjectText value = text_of(yaml_document_get_node(doc, p->value));
+                int r = object_map_add(m, text_of(yaml_document_get_node(doc, p->key)), value,
+                                       !!value.value);
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
+/* One YAML document → the shared decoder (lib/sync/object.h) → s. */
 static int read_object(SourceSet *s, const char *file, yaml_document_t *doc)
 {
         yaml_node_t *root = yaml_document_get_root_node(doc);
         if (!root) /* an empty document, e.g. after a trailing "---" */
                 return 0;
-        const char *kind = scalar(map_get(doc, root, "kind"));
-        if (!kind || (strcmp(kind, "ConfigMap") != 0 && strcmp(kind, "Secret") != 0))
-                return 0; /* other objects may share the file */
         yaml_node_t *meta = map_get(doc, root, "metadata");
-        const char *name = scalar(map_get(doc, meta, "name")) ?: "?";
-        const char *ns = scalar(map_get(doc, meta, "namespace"));
-        const char *label = scalar(map_get(doc, map_get(doc, meta, "labels"), LABEL_PROFILE));
-        if (!label || strcmp(label, "true") != 0)
-                return 0;
         yaml_node_t *annotations = map_get(doc, meta, "annotations");
-        const char *dir = scalar(map_get(doc, annotations, ANNOTATION_DIRECTORY));
-        const char *adopt = scalar(map_get(doc, annotations, ANNOTATION_ADOPT));
-        _cleanup_free_ char *where = NULL;
-        const char *why;
+        _cleanup_(object_description_clear) ObjectDescription d = {
+                .kind = scalar(map_get(doc, root, "kind")),
+                .namespace = scalar(map_get(doc, meta, "namespace")),
+                .name = scalar(map_get(doc, meta, "name")),
+                .label = text_of(map_get(doc, map_get(doc, meta, "labels"), LABEL_PROFILE)),
+                .directory = text_of(map_get(doc, annotations, ANNOTATION_DIRECTORY)),
+                .adopt = text_of(map_get(doc, annotations, ANNOTATION_ADOPT)),
+        };
+        _cleanup_(object_profiles_clear) ObjectProfiles out = {};
+        const ObjectDecodeOptions o = {.where = file, .require_label = true};
+        int r;
 
-        if (asprintf(&where, "%s: %s %s%s%s", file, kind, ns ?: "", ns ? "/" : "", name) < 0)
-                return -ENOMEM;
-        if ((why = profile_directory_invalid(dir)))
-                return source_error(s, "%s: annotation %s \"%s\": %s", where, ANNOTATION_DIRECTORY, dir,
-                                    why);
-
-        bool secret = strcmp(kind, "Secret") == 0, take = adopt && strcmp(adopt, "true") == 0;
-        int r = read_data(s, doc, map_get(doc, root, "data"), "data",
-                          secret ? ENCODING_BASE64 : ENCODING_PLAIN, where, dir, take);
-        if (r >= 0)
-                r = read_data(s, doc, map_get(doc, root, secret ? "stringData" : "binaryData"),
-                              secret ? "stringData" : "binaryData",
-                              secret ? ENCODING_PLAIN : ENCODING_BASE64, where, dir, take);
-        return r;
+        for (ObjectField f = 0; f < _OBJECT_FIELD_MAX; f++) {
+                r = map_read(doc, map_get(doc, root, object_field_to_string(f)), d.fields + f);
+                if (r < 0)
+                        return r;
+        }
+        r = object_decode(&d, &o, &out);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < out.n_refusals; i++) {
+                r = source_error_add(s, TAKE_PTR(out.refusals[i].message));
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < out.n; i++) {
+                ObjectProfile *p = out.profiles + i;
+                r = source_add(s, TAKE_PTR(p->path), TAKE_PTR(p->bytes), p->len, TAKE_PTR(p->origin),
+                               p->adopt);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 int source_read_manifest(const char *display_name, const char *buf, size_t len, SourceSet *s)
@@ -264,12 +238,16 @@ int source_read_entry(int dfd, const char *path, const char *name, SourceSet *s)
         }
         if (json) {
                 const char *why = profile_file_name_invalid(name);
-                char *origin = NULL;
+                char *origin = NULL, *rel = NULL;
                 if (why)
                         return source_error(s, "%s/%s: %s", path, name, why);
                 if (asprintf(&origin, "%s/%s", path, name) < 0)
                         return -ENOMEM;
-                return source_add(s, NULL, name, TAKE_PTR(buf), len, origin, false);
+                if (!(rel = strdup(name))) {
+                        free(origin);
+                        return -ENOMEM;
+                }
+                return source_add(s, rel, TAKE_PTR(buf), len, origin, false);
         }
         _cleanup_free_ char *display = NULL;
         if (asprintf(&display, "%s/%s", path, name) < 0)

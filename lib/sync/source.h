@@ -1,18 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* Profiles as a source holds them, before validation: from a directory of plain profile files and
- * Kubernetes manifests (ConfigMaps and Secrets labeled seccompd.io/profile: "true"), and later from
- * the API server. The same rules everywhere: each key of data/binaryData (Secrets: base64 data, and
- * stringData) is one profile and must end in ".json"; the annotation seccompd.io/directory puts the
- * files under that directory; seccompd.io/adopt: "true" lets the source take over foreign files. */
+/* Profiles as the directory source holds them, before validation: plain profile files and
+ * Kubernetes manifests (ConfigMaps and Secrets labeled seccompd.io/profile: "true"). A manifest's
+ * objects are decoded by lib/sync/object.h, the decoder the API path uses too: the same rules for
+ * keys, fields, encodings and annotations everywhere. */
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#define LABEL_PROFILE        "seccompd.io/profile"
-#define ANNOTATION_DIRECTORY "seccompd.io/directory"
-#define ANNOTATION_ADOPT     "seccompd.io/adopt"
+#include "object.h"
 
 /* Manifests are read whole; a ConfigMap's data is limited to 1 MiB, so a file of many is bounded too. */
 #define MANIFEST_MAX_SIZE (8 * 1024 * 1024)
@@ -21,7 +18,7 @@ typedef struct SourceProfile {
         char *path; /* relative target, validated */
         char *bytes;
         size_t len;
-        char *origin; /* "cm.yaml: default/audit data[audit.json]" */
+        char *origin; /* "cm.yaml: ConfigMap default/audit data[audit.json]" */
         bool adopt;
 } SourceProfile;
 

@@ -199,6 +199,19 @@ class Lifecycle(KubeCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(read(f"{root}/a.json"), profile(1))
 
+    def test_once_value_with_nul_not_used(self):
+        """Finding 15: a value holding "\\u0000" was cut at the NUL (strlen), so what was validated and
+        installed was less than the object held. The key is refused, as in a manifest."""
+        self.srv.apply(configmap("nul", {"nul.json": profile(1) + "\0" + "junk", "ok.json": profile(2)}))
+        root = f"{self.tmp}/once-root"
+        r = subprocess.run([SECCOMPD, "run", "--source", "kube", "--kubeconfig", self.srv.kubeconfig_path,
+                            "--namespace", "default", "--root", root, "--once"], capture_output=True, text=True,
+                           timeout=60, env=dict(os.environ, SECCOMPD_TEST_TIME_SCALE=SCALE))
+        self.assertEqual(read(f"{root}/ok.json"), profile(2), r.stderr)
+        self.assertIsNone(read(f"{root}/nul.json"))
+        self.assertIn("ConfigMap default/nul: data[nul.json]: the value holds a NUL byte; not used path=nul.json",
+                      r.stderr)
+
     def test_once_symlink_on_a_target_is_a_conflict(self):
         """A symlink planted where a profile goes: exit 1 (in conflict), not 3 (failing disk), the other
         profile installed and the symlink left alone."""

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* A ConfigMap or Secret → the profiles it carries. The one place that knows which objects count,
+ * which fields are read for which kind and how each is encoded, the key and annotation rules, and
+ * what a tenant namespace may do, so that an object means the same in a manifest of the directory
+ * source (libyaml) and from the API server (jansson). Each reader fills an ObjectDescription from its
+ * parser; the decoder returns the profiles and, for what it refuses, a message that names the
+ * object, the field and the key. It never logs: the caller does.
+ *
+ * The rules, as Kubernetes stores the objects: a ConfigMap's data is text and binaryData base64; a
+ * Secret's data is base64 and stringData text (the API server merges stringData into data on write,
+ * so only manifests carry it). Base64 is Go's StdEncoding (lib/shared/base64.h). Each key is one
+ * profile and must be a valid file name ending in ".json" (lib/sync/paths.h). The annotation
+ * seccompd.io/directory puts the files under that directory ("" is none); seccompd.io/adopt: "true"
+ * lets the object take over files seccompd did not write. A tenant namespace's files go under
+ * <namespace>/<directory> and never adopt; an object of another namespace may not name a directory
+ * whose first component is a tenant's. A key or value holding a NUL byte is refused: a C reader
+ * would see less than the file the runtime reads. */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define LABEL_PROFILE        "seccompd.io/profile"
+#define ANNOTATION_DIRECTORY "seccompd.io/directory"
+#define ANNOTATION_ADOPT     "seccompd.io/adopt"
+
+typedef enum ObjectField {
+        OBJECT_DATA,
+        OBJECT_BINARY_DATA,
+        OBJECT_STRING_DATA,
+        _OBJECT_FIELD_MAX,
+} ObjectField;
+
+/* "data", "binaryData", "stringData": the field's name in the object. */
+const char *object_field_to_string(ObjectField f);
+
+/* A string of the object with its length: YAML scalars and JSON strings may hold NUL bytes. Both
+ * parsers also end it with a NUL at value[len], which the decoder relies on. */
+typedef struct ObjectText {
+        const char *value; /* borrowed; NULL when absent or not a string */
+        size_t len;
+} ObjectText;
+
+typedef struct ObjectEntry {
+        ObjectText key;   /* value NULL: a key that is not a string (YAML allows them) */
+        ObjectText value; /* meaningful only when is_string */
+        bool is_string;
+} ObjectEntry;
+
+typedef struct ObjectMap {
+        bool present;         /* the object has the field */
+        bool is_map;          /* and it is a mapping; when not, the field is refused */
+        ObjectEntry *entries; /* owned by the description; what they point to is borrowed */
+        size_t n;
+} ObjectMap;
+
+/* What a reader found in one object, in the object's order. Zero-initialise, fill, then
+ * object_description_clear(). */
+typedef struct ObjectDescription {
+        const char *kind;      /* borrowed; NULL when absent */
+        const char *namespace; /* borrowed; NULL when absent (a manifest may leave it to kubectl) */
+        const char *name;      /* borrowed; NULL when absent */
+        ObjectText label;      /* metadata.labels[seccompd.io/profile] */
+        ObjectText directory;  /* metadata.annotations[seccompd.io/directory] */
+        ObjectText adopt;      /* metadata.annotations[seccompd.io/adopt] */
+        ObjectMap fields[_OBJECT_FIELD_MAX];
+} ObjectDescription;
+
+/* Appends one entry to a field (the readers' helper). value is ignored unless is_string. */
+int object_map_add(ObjectMap *m, ObjectText key, ObjectText value, bool is_string);
+void object_description_clear(ObjectDescription *d);
+
+typedef struct ObjectDecodeOptions {
+        const char *where;    /* prefixes every text, e.g. the manifest "cm.yaml"; NULL: none */
+        bool require_label;   /* only objects labeled seccompd.io/profile: "true" count (the
+                               * directory source; the API path selected its objects already) */
+        char *const *tenants; /* borrowed: the tenant namespaces */
+        size_t n_tenants;
+} ObjectDecodeOptions;
+
+typedef struct ObjectProfile {
+        char *key;
+        ObjectField field;
+        char *path;   /* relative target, valid; under <namespace>/ for a tenant */
+        char *origin; /* "[WHERE: ]Kind ns/name field[key]" */
+        char *bytes;  /* decoded, NUL-terminated (not counted in len) */
+        size_t len;
+        bool adopt;
+} ObjectProfile;
+
+typedef struct ObjectRefusal {
+        char *message;     /* "[WHERE: ]Kind ns/name: data[a.json]: not valid base64" */
+        char *path;        /* where the key would have gone, when that is known; else NULL */
+        bool whole_object; /* no profile of the object is used (its directory annotation) */
+} ObjectRefusal;
+
+typedef struct ObjectProfiles {
+        ObjectProfile *profiles; /* in the object's order: ConfigMap data, binaryData; Secret data,
+                                  * stringData */
+        size_t n;
+        ObjectRefusal *refusals;
+        size_t n_refusals;
+        bool tenant; /* the object's namespace is a tenant's */
+} ObjectProfiles;
+
+/* Decodes one object. An object that does not count (another kind, not labeled when that is
+ * required) gives nothing and no refusal. Returns 0, or -ENOMEM with *ret untouched. */
+int object_decode(const ObjectDescription *d, const ObjectDecodeOptions *o, ObjectProfiles *ret);
+void object_profiles_clear(ObjectProfiles *p);
