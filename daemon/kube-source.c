@@ -11,6 +11,7 @@
 #include "log.h"
 #include "shared/macro.h"
 #include "shared/sha256.h"
+#include "shared/sorted.h"
 #include "sync/object.h"
 
 /* Events already sent (or known to exist): a bounded ring, so a bad profile is reported once per
@@ -82,23 +83,14 @@ static void object_free(KubeObject *o)
         free(o);
 }
 
+static int compare_uid(const void *key, const void *element)
+{
+        return strcmp(key, (*(KubeObject *const *) element)->uid);
+}
+
 static size_t object_position(const KubeSource *s, const char *uid, bool *found)
 {
-        size_t lo = 0, hi = s->n_objects;
-        *found = false;
-        while (lo < hi) {
-                size_t mid = (lo + hi) / 2;
-                int c = strcmp(uid, s->objects[mid]->uid);
-                if (c == 0) {
-                        *found = true;
-                        return mid;
-                }
-                if (c < 0)
-                        hi = mid;
-                else
-                        lo = mid + 1;
-        }
-        return lo;
+        return sorted_position(s->objects, s->n_objects, sizeof(KubeObject *), uid, compare_uid, found);
 }
 
 static const char *meta_string(json_t *obj, const char *field)
@@ -169,13 +161,7 @@ static int profile_read(KubeSource *s, const KubeProfile *old, size_t n_old, Obj
                 return r == -ENOMEM ? r : 0;
         }
         p.valid = v.valid;
-        for (size_t i = 0; i < v.diagnostics.n; i++) {
-                const Diagnostic *d = v.diagnostics.items + i;
-                bool error = d->severity == SEVERITY_ERROR;
-                log_profile(error ? LOG_ERR : LOG_WARNING, p.path, p.origin, "%s: %s [%s]",
-                            error ? "profile rejected" : "profile warning", d->message,
-                            diag_code_to_string(d->code));
-        }
+        log_diagnostics(p.path, p.origin, &v.diagnostics);
         if (p.valid && tenant && diagnostics_has(&v.diagnostics, DIAG_CONFINES_NOTHING)) {
                 /* Any pod may name any Localhost profile, and "restricted" accepts it: a tenant must
                  * not publish what is Unconfined in all but name. */

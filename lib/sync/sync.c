@@ -754,7 +754,8 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
                 _cleanup_free_ char *cur = NULL;
                 size_t cur_len = 0;
                 const char *leaf;
-                int fd = -EBADF;
+                /* Closed at the end of every turn, whichever way it ends. */
+                _cleanup_close_ int fd = -EBADF;
 
                 if (dup[i]) {
                         event_add(&res, SYNC_CONFLICT, i, d->path, d->origin, 0,
@@ -802,21 +803,18 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
                 /* The common case, without reading anything: the file is what we last wrote. */
                 if (d->valid && intact && memcmp(want_hash, o->hash, sizeof(want_hash)) == 0) {
                         res.installed++;
-                        (void) close(fd);
                         continue;
                 }
                 if (!d->valid && intact && o->good) {
                         event_add(&res, SYNC_KEPT_LAST_GOOD, i, d->path, d->origin, 0, NULL);
                         res.rejected++;
                         res.installed++;
-                        (void) close(fd);
                         continue;
                 }
 
                 int have = read_target(fd, leaf, &cur, &cur_len);
                 if (have < 0 && have != -ENOENT && have != -ELOOP) {
                         event_add_error(&res, i, d->path, d->origin, have);
-                        (void) close(fd);
                         continue;
                 }
                 uint8_t cur_hash[SHA256_DIGEST_SIZE];
@@ -838,14 +836,12 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
                                 event_add(&res, SYNC_KEPT_LAST_GOOD, i, d->path, d->origin, 0, NULL);
                                 res.rejected++;
                                 res.installed++;
-                                (void) close(fd);
-                                continue;
+                                        continue;
                         }
                         if (!o->good) { /* nothing good to put back */
                                 event_add(&res, SYNC_REJECTED, i, d->path, d->origin, 0, NULL);
                                 res.rejected++;
-                                (void) close(fd);
-                                continue;
+                                        continue;
                         }
                         want = o->good;
                         want_len = o->good_len;
@@ -856,14 +852,12 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
                         remember(o, fd, leaf,
                                  cur_hash); /* already there: after a restart, or adopted as is */
                         res.installed++;
-                        (void) close(fd);
                         if (claim[i])
                                 event_add(&res, SYNC_ADOPTED, i, d->path, d->origin, 0, NULL);
                         continue;
                 } else if (!d->bytes) {
                         /* The caller did not load these bytes, trusting them to be on disk: they are not. */
                         event_add(&res, SYNC_NEEDS_BYTES, i, d->path, d->origin, 0, NULL);
-                        (void) close(fd);
                         continue;
                 } else if (claim[i])
                         action = have >= 0 ? SYNC_ADOPTED : SYNC_INSTALLED;
@@ -874,7 +868,6 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
 
                 k = replace_file(fd, leaf, want, want_len);
                 if (k < 0) {
-                        (void) close(fd);
                         event_add(&res, SYNC_FAILED, i, d->path, d->origin, k, NULL);
                         res.failed++;
                         continue;
@@ -882,7 +875,6 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
                 uint8_t h[SHA256_DIGEST_SIZE];
                 memcpy(h, written_hash, sizeof(h));
                 remember(o, fd, leaf, h);
-                (void) close(fd);
                 if (d->valid) {
                         free(o->good); /* the source is good again: no copy needed */
                         o->good = NULL;
