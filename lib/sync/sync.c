@@ -836,12 +836,12 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
                                 event_add(&res, SYNC_KEPT_LAST_GOOD, i, d->path, d->origin, 0, NULL);
                                 res.rejected++;
                                 res.installed++;
-                                        continue;
+                                continue;
                         }
                         if (!o->good) { /* nothing good to put back */
                                 event_add(&res, SYNC_REJECTED, i, d->path, d->origin, 0, NULL);
                                 res.rejected++;
-                                        continue;
+                                continue;
                         }
                         want = o->good;
                         want_len = o->good_len;
