@@ -43,14 +43,65 @@ static const char *level(int priority)
         return priority <= LOG_ERR ? "error" : priority == LOG_WARNING ? "warning" : "info";
 }
 
+/* The length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates, at most
+ * U+10FFFF), or 0. */
+static size_t utf8_sequence(const unsigned char *s)
+{
+        if (s[0] < 0x80)
+                return 1;
+        size_t n = s[0] >= 0xc2 && s[0] <= 0xdf   ? 2
+                   : s[0] >= 0xe0 && s[0] <= 0xef ? 3
+                   : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4
+                                                  : 0;
+        for (size_t i = 1; i < n; i++)
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+        if ((n == 3 && s[0] == 0xe0 && s[1] < 0xa0) || (n == 3 && s[0] == 0xed && s[1] >= 0xa0) ||
+            (n == 4 && s[0] == 0xf0 && s[1] < 0x90) || (n == 4 && s[0] == 0xf4 && s[1] >= 0x90))
+                return 0;
+        return n;
+}
+
+/* What a line may carry: text from a ConfigMap (an annotation, a key) or a file name must not forge a
+ * second line or write to a terminal, and a JSON line must stay valid UTF-8, even when cut. Control
+ * characters (text only: JSON escapes its own) and bytes that are not well-formed UTF-8 become \xNN;
+ * the output is always NUL-terminated and never cut inside a character. */
+static const char *clean(const char *in, bool controls, char *out, size_t size)
+{
+        size_t o = 0;
+        if (!in)
+                return NULL;
+        for (const unsigned char *p = (const unsigned char *) in; *p;) {
+                size_t n = utf8_sequence(p);
+                bool escape = n == 0 || (controls && n == 1 && (*p < 0x20 || *p == 0x7f));
+                size_t need = escape ? 4 : n;
+                if (o + need + 1 > size)
+                        break;
+                if (escape) {
+                        (void) snprintf(out + o, 5, "\\x%02x", *p);
+                        p++;
+                } else {
+                        memcpy(out + o, p, n);
+                        p += n;
+                }
+                o += need;
+        }
+        out[o] = 0;
+        return out;
+}
+
 void log_profile(int priority, const char *path, const char *source, const char *fmt, ...)
 {
-        char msg[2048];
+        char raw[2048], msg[4 * sizeof(raw)], path_buf[4 * 1024], source_buf[4 * 1024];
         va_list ap;
 
         va_start(ap, fmt);
-        (void) vsnprintf(msg, sizeof(msg), fmt, ap);
+        (void) vsnprintf(raw, sizeof(raw), fmt, ap);
         va_end(ap);
+        bool text = format != LOG_FORMAT_JSON && format != LOG_FORMAT_JOURNAL;
+        (void) clean(raw, text, msg, sizeof(msg));
+        path = clean(path, text, path_buf, sizeof(path_buf));
+        source = clean(source, text, source_buf, sizeof(source_buf));
 
         switch (format) {
         case LOG_FORMAT_JOURNAL:

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 #include <time.h>
@@ -457,6 +458,14 @@ static int open_root(Manager *m)
                             "removing it makes seccompd forget which files it owns: those it wrote become "
                             "foreign, left in place and reported as conflicts, never updated or removed",
                             state_error);
+                return r;
+        }
+        struct stat st;
+        if ((r == -ENOTDIR || r == -ELOOP) && lstat(m->o.root_path, &st) >= 0 && S_ISLNK(st.st_mode)) {
+                /* Whoever can replace the root by a link could point seccompd anywhere. */
+                log_profile(LOG_ERR, NULL, m->o.root_path,
+                            "cannot use the seccomp directory: it is a symbolic link, and seccompd never "
+                            "follows one; give --root the directory it points to");
                 return r;
         }
         if (r < 0)

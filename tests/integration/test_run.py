@@ -184,6 +184,45 @@ data: {p.json: '{"defaultAction":"SCMP_ACT_LOG"}'}
         self.assertIn({"level": "info", "msg": "removed", "path": "p.json"},
                       [{k: v for k, v in l.items() if k != "time"} for l in lines])
 
+    def test_log_lines_cannot_be_forged_or_dropped(self):
+        """Finding 15 of issue 12: a newline in an annotation forged a line in the text log, and
+        --log-format json dropped a line whose text was not UTF-8 (a file name) or was cut inside a
+        character. Control characters and bytes that are not UTF-8 are written as \\xNN."""
+        write(f"{self.src}/cm.yaml", """apiVersion: v1
+kind: ConfigMap
+metadata: {name: x, labels: {seccompd.io/profile: "true"},
+           annotations: {seccompd.io/directory: "a\\nerror: forged line\\e[2J"}}
+data: {a.json: '{"defaultAction":"SCMP_ACT_LOG"}'}
+""")
+        p = once(self.src, self.root)
+        self.assertFalse([l for l in p.stderr.splitlines() if l.startswith("error: forged")], p.stderr)
+        self.assertNotIn("\x1b", p.stderr)
+        self.assertIn("a\\x0aerror: forged line\\x1b[2J", p.stderr)
+
+        os.unlink(f"{self.src}/cm.yaml")
+        with open(os.path.join(self.src.encode(), b"caf\xe9.json"), "w") as f:  # Latin-1, not UTF-8
+            f.write(profile(1))
+        # A message that fills the line buffer with multi-byte characters is cut, never mid-character.
+        write(f"{self.src}/long.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: y, labels: "
+              "{seccompd.io/profile: \"true\"}, annotations: {seccompd.io/directory: \"" + "\u00e9" * 3000 +
+              "\"}}\ndata: {b.json: '{}'}\n")
+        p = subprocess.run([SECCOMPD, "run", "--source", f"dir:{self.src}".encode(), "--root", self.root, "--once",
+                            "--log-format", "json"], capture_output=True, timeout=300)
+        lines = [json.loads(l) for l in p.stderr.decode("utf-8").splitlines()]  # every line is UTF-8 JSON
+        self.assertTrue([l for l in lines if "caf\\xe9.json" in l.get("source", "") + l.get("msg", "")],
+                        lines)
+        self.assertTrue([l for l in lines if "seccompd.io/directory \"\u00e9\u00e9" in l.get("source", "")], lines)
+
+    def test_symlinked_root_is_named(self):
+        """Finding 15 of issue 12: a root replaced by a symlink said only "Not a directory"."""
+        os.makedirs(f"{self.tmp}/real")
+        os.symlink(f"{self.tmp}/real", f"{self.tmp}/link")
+        write(f"{self.src}/p.json", profile(1))
+        p = once(self.src, f"{self.tmp}/link")
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("it is a symbolic link, and seccompd never follows one", p.stderr)
+        self.assertEqual(os.listdir(f"{self.tmp}/real"), [])
+
     def test_names_refused(self):
         write(f"{self.src}/cm.yaml", """apiVersion: v1
 kind: ConfigMap
