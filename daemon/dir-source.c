@@ -415,6 +415,11 @@ static void dir_after_sync(Source *source, const SyncResult *res)
                         if (p)
                                 log_diagnostics(p->path, p->origin, &in->verdicts[k].diagnostics);
                         break;
+                case SYNC_FAILED:
+                        /* Its bytes go now: the retry must read its file again. */
+                        if (in->file_index[e->index] < s->n_files)
+                                s->files[in->file_index[e->index]].ino = 0;
+                        break;
                 default:
                         break;
                 }

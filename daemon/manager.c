@@ -30,9 +30,13 @@ struct Manager {
         VerdictCache *cache;
         Source *source;
         Drift *drift; /* NULL with --once */
-        sd_event_source *resync, *grace_timer;
+        sd_event_source *resync, *grace_timer, *retry_timer;
+        unsigned failing_syncs; /* consecutive syncs that could not install everything */
+        size_t failed;          /* profiles the last sync could not install */
+        char *failure;          /* the first of them, for /readyz */
         bool need_full; /* the next sync trusts nothing seen before: start, SIGHUP, drift, the timer */
         bool ready;
+        double time_scale; /* SECCOMPD_TEST_TIME_SCALE, for every timer */
         unsigned syncs;
         SyncStatus last_status;
         uint64_t changed_since; /* CLOCK_MONOTONIC usec of the first change not yet synced, 0: none */
@@ -96,6 +100,31 @@ static int on_grace_timer(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
+/* What could not be written (a full disk, a read-only root, EIO) is tried again, later each time: 1 s
+ * doubling to 5 min, as long as it fails. The source keeps those bytes (or reads them again). */
+#define RETRY_FIRST_USEC (1000000ULL)
+#define RETRY_MAX_USEC   (300 * 1000000ULL)
+
+static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+        m->retry_timer = sd_event_source_disable_unref(m->retry_timer);
+        log_info("trying again to install what failed");
+        need_full_sync(m);
+        return 0;
+}
+
+static void schedule_retry(Manager *m)
+{
+        uint64_t delay = RETRY_FIRST_USEC;
+        for (unsigned i = 1; i < m->failing_syncs && delay < RETRY_MAX_USEC; i++)
+                delay *= 2;
+        delay = (uint64_t) ((double) MIN(delay, RETRY_MAX_USEC) * m->time_scale);
+        m->retry_timer = sd_event_source_disable_unref(m->retry_timer);
+        (void) sd_event_add_time_relative(m->event, &m->retry_timer, CLOCK_MONOTONIC, delay, 0,
+                                          on_retry_timer, m);
+}
+
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
         log_info("SIGHUP: full resync");
@@ -141,6 +170,7 @@ static void report_metrics(Manager *m, const SyncResult *res, bool complete)
         (void) metrics_set(m->metrics, "seccompd_profiles", "state=\"installed\"", (double) res->installed);
         (void) metrics_set(m->metrics, "seccompd_profiles", "state=\"rejected\"", (double) res->rejected);
         (void) metrics_set(m->metrics, "seccompd_profiles", "state=\"conflict\"", (double) res->conflicts);
+        (void) metrics_set(m->metrics, "seccompd_profiles", "state=\"failed\"", (double) res->failed);
         (void) metrics_add(m->metrics, "seccompd_syncs_total", NULL, 1);
         if (res->failed > 0 || !complete)
                 (void) metrics_add(m->metrics, "seccompd_sync_errors_total", NULL, 1);
@@ -154,8 +184,28 @@ static void report_metrics(Manager *m, const SyncResult *res, bool complete)
 
 /* STATUS=, READY=1 (once every source was read in full and every valid profile is on disk: rejected
  * and conflicting profiles do not hold a node back), metrics, the node, --once, the grace timer. */
+static void report_failures(Manager *m, const SyncResult *res)
+{
+        m->failed = res->failed;
+        m->failure = mfree(m->failure);
+        for (size_t i = 0; i < res->n_events && !m->failure; i++)
+                if (res->events[i].action == SYNC_FAILED &&
+                    asprintf(&m->failure, "%s: %s", res->events[i].path,
+                             res->events[i].reason ?: strerror(-res->events[i].error)) < 0)
+                        m->failure = NULL;
+        if (res->failed == 0) {
+                m->failing_syncs = 0;
+                m->retry_timer = sd_event_source_disable_unref(m->retry_timer);
+                return;
+        }
+        m->failing_syncs++;
+        if (!m->o.once)
+                schedule_retry(m);
+}
+
 static void report(Manager *m, const SourceDesired *d, const SyncResult *res)
 {
+        report_failures(m, res);
         m->last_status = res->failed > 0 || !d->complete           ? SYNC_STATUS_INCOMPLETE
                          : res->rejected > 0 || res->conflicts > 0 ? SYNC_STATUS_INVALID
                                                                    : SYNC_STATUS_OK;
@@ -215,6 +265,14 @@ int manager_sync(Manager *m)
                 m->last_status = SYNC_STATUS_INCOMPLETE;
                 if (m->o.once)
                         (void) sd_event_exit(m->event, m->last_status);
+                m->failing_syncs++;
+                m->failed = MAX(m->failed, (size_t) 1);
+                free(m->failure);
+                if (asprintf(&m->failure, "%s: the state file cannot be written: %s", m->o.root_path,
+                             strerror(-r)) < 0)
+                        m->failure = NULL;
+                if (!m->o.once)
+                        schedule_retry(m);
                 return log_errno(LOG_ERR, r, NULL, m->o.root_path,
                                  "cannot record what seccompd owns; nothing installed");
         }
@@ -240,6 +298,13 @@ static bool on_readyz(void *userdata, char **ret_reason)
                 return false;
         if (!m->ready) {
                 *ret_reason = strdup("the first sync has not installed every profile yet");
+                return false;
+        }
+        /* Installs failing now (a full or read-only disk): the node cannot take new profiles. */
+        if (m->failed > 0) {
+                if (asprintf(ret_reason, "%zu profile%s cannot be installed, tried again with backoff: %s",
+                             m->failed, m->failed == 1 ? "" : "s", m->failure ?: "?") < 0)
+                        *ret_reason = NULL;
                 return false;
         }
         return true;
@@ -344,8 +409,8 @@ static int configure_kube(Manager *m, KubeArgs *k)
 }
 
 /* The one test-only setting: SECCOMPD_TEST_TIME_SCALE (0 < x <= 1) multiplies every protocol timer
- * (watch timeouts and deadlines, backoff, Retry-After, retries), so tests of hours of behaviour take
- * seconds. Production never sets it. */
+ * (watch timeouts and deadlines, backoff, Retry-After, retries) and the retry of failed installs, so
+ * tests of hours of behaviour take seconds. Production never sets it. */
 static double time_scale(void)
 {
         const char *e = getenv("SECCOMPD_TEST_TIME_SCALE");
@@ -360,7 +425,7 @@ static double time_scale(void)
  * deadline. */
 static int setup_kube(Manager *m, const KubeArgs *k)
 {
-        double scale = time_scale();
+        double scale = m->time_scale;
         int r;
 
         r = metrics_new(&m->metrics);
@@ -507,6 +572,7 @@ int manager_new(const ManagerOptions *o, Manager **ret)
                 return -ENOMEM;
         m->o = *o;
         m->need_full = true;
+        m->time_scale = time_scale();
         if (o->kube) {
                 r = configure_kube(m, o->kube);
                 if (r < 0)
@@ -547,6 +613,8 @@ Manager *manager_free(Manager *m)
         kube_config_clear(&m->kube_config);
         m->resync = sd_event_source_disable_unref(m->resync);
         m->grace_timer = sd_event_source_disable_unref(m->grace_timer);
+        m->retry_timer = sd_event_source_disable_unref(m->retry_timer);
+        free(m->failure);
         m->drift = drift_free(m->drift);
         sd_event_unref(m->event);
         verdict_cache_free(m->cache);

@@ -177,6 +177,43 @@ class Lifecycle(KubeCase):
         n.proc.send_signal(signal.SIGHUP)
         n.until(lambda: n.file("d/web.json") == profile(1))
 
+    def test_failing_installs_make_the_node_not_ready_until_retried(self):
+        """Finding 11 of issue 12: /readyz stayed 200 while installs failed (a full disk), and the
+        failed install was never tried again. Now /readyz says what fails, a metric counts it, and the
+        install is retried with backoff until it lands."""
+        self.assertEqual(os.geteuid(), 0, "this test mounts a small tmpfs: run the suite as root, as CI does")
+        self.apply(configmap("web", {"web.json": profile(1)}))
+        home = tempfile.mkdtemp(dir=self.tmp)
+        os.makedirs(f"{home}/root")
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", f"{home}/root"], check=True)
+        n = Node(self.srv, home)  # started on the small disk
+        self.nodes.append(n)
+        try:
+            n.ready()
+            os.mkdir(f"{n.root}/other")  # not managed, so not watched: freeing it is no event
+            with open(f"{n.root}/other/filler", "wb") as f:
+                try:
+                    f.write(b"x" * (1 << 20))
+                except OSError:
+                    pass
+            big = profile(1, 1) + " " * 20000
+            self.apply(configmap("web", {"web.json": big}))
+            n.wait_status(lambda st: "1 failed" in st)
+            status, body = n.get("/readyz")
+            self.assertEqual(status, 503, body)
+            self.assertIn("1 profile cannot be installed", body)
+            self.assertIn("web.json", body)
+            self.assertIn('seccompd_profiles{state="failed"} 1', n.get("/metrics")[1])
+            self.assertEqual(n.file("web.json"), profile(1))
+            os.unlink(f"{n.root}/other/filler")
+            n.until(lambda: n.file("web.json") == big)
+            self.assertEqual(n.get("/readyz")[0], 200)
+            self.assertEqual(n.stop(), 0)
+        finally:
+            if n.running():
+                n.stop()
+            subprocess.run(["umount", n.root], check=True)
+
     def test_secrets_only_with_the_flag(self):
         self.kubectl("create", "secret", "generic", "sec", f"--from-literal=s.json={profile(5)}")
         self.kubectl("label", "secret", "sec", "seccompd.io/profile=true")

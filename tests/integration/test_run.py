@@ -496,6 +496,36 @@ class Daemon(unittest.TestCase):
                                      dir=self.tmp)
         self.daemon.ready()
 
+    def test_failed_install_is_tried_again(self):
+        """Finding 11 of issue 12: an install that failed with ENOSPC stayed missing after space was
+        freed, until SIGHUP. It is tried again with backoff, and STATUS says what fails meanwhile."""
+        self.assertEqual(os.geteuid(), 0, "this test mounts a small tmpfs: run the suite as root, as CI does")
+        os.mkdir(self.root)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", self.root], check=True)
+        try:
+            write(f"{self.src}/p.json", profile(1))
+            self.start(env={"SECCOMPD_TEST_TIME_SCALE": "0.05"})
+            # A foreign file fills the disk, in a directory seccompd does not manage (so not watched):
+            # its coming and going is no event the daemon sees, only the retry can notice.
+            os.mkdir(f"{self.root}/other")
+            with open(f"{self.root}/other/filler", "wb") as f:
+                try:
+                    f.write(b"x" * (1 << 20))
+                except OSError:
+                    pass
+            big = profile(1, 1) + " " * 20000
+            write(f"{self.src}/p.json", big)
+            self.daemon.wait_status(lambda st: "1 failed" in st)
+            self.assertEqual(read(f"{self.root}/p.json"), profile(1))  # the last good one stays
+            os.unlink(f"{self.root}/other/filler")
+            self.daemon.until(lambda: read(f"{self.root}/p.json") == big)
+            self.assertIn("trying again to install what failed", self.daemon.log_text())
+            self.assertEqual(self.daemon.stop(), 0)
+        finally:
+            if self.daemon.running():
+                self.daemon.stop()
+            subprocess.run(["umount", self.root], check=True)
+
     def test_changes_are_applied_as_they_happen(self):
         write(f"{self.src}/a.json", profile(1))
         self.start()
