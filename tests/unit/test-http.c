@@ -421,17 +421,27 @@ static void test_ipv6_address(void **state)
         assert_result(c, 0, 200, NULL, expected_metrics);
 }
 
-static int connect_local(unsigned port)
+/* A connection to the server from 127.0.0.<host>: all of 127/8 is loopback on Linux, so one machine can
+ * be several clients, each with an address (and a per-address count in the server) of its own. */
+static int connect_from(unsigned port, uint8_t host)
 {
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in from = {.sin_family = AF_INET,
+                                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK - 1 + host)};
         struct sockaddr_in a = {.sin_family = AF_INET,
                                 .sin_port = htons((uint16_t) port),
                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         struct timeval tv = {.tv_sec = 10}; /* a deadline, not a synchronisation */
-        if (fd < 0 || connect(fd, (struct sockaddr *) &a, sizeof(a)) < 0 ||
+        if (fd < 0 || bind(fd, (struct sockaddr *) &from, sizeof(from)) < 0 ||
+            connect(fd, (struct sockaddr *) &a, sizeof(a)) < 0 ||
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
                 _exit(4);
         return fd;
+}
+
+static int connect_local(unsigned port)
+{
+        return connect_from(port, 1);
 }
 
 static uint64_t now_usec(void)
