@@ -2,7 +2,8 @@
 /* libmicrohttpd in "external epoll" mode: MHD keeps its sockets in an epoll fd of its own, which is one
  * io source of our loop, and never starts a thread. MHD must also run when no socket is ready (idle
  * connections time out, data it has already read waits to be processed): a one-shot timer is re-armed
- * from MHD_get_timeout() after every MHD_run(), as that function's documentation requires. */
+ * from MHD_get_timeout() after every MHD_run(), as that function's documentation requires, and at once
+ * after a run that freed a connection (see http_server_arm). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
@@ -39,6 +40,7 @@ struct HttpServer {
         const Metrics *metrics; /* borrowed */
         void *userdata;         /* borrowed */
         unsigned port;
+        bool freed; /* the last MHD_run() freed a connection */
 };
 
 typedef struct ListenAddress {
@@ -232,13 +234,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_NO;
 }
 
+/* MHD frees closed connections at the end of MHD_run(), after it has polled. */
+static void on_connection_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                                 enum MHD_ConnectionNotificationCode code)
+{
+        HttpServer *s = cls;
+        if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+                s->freed = true;
+}
+
+/* At its connection limit (or after accept() failed with EMFILE), MHD 0.9.75 takes its listening socket
+ * out of its epoll set, and puts it back only at the start of a later MHD_run() that finds room. The
+ * room is made at the end of a run, when closed connections are freed; if those were the last ones,
+ * MHD_get_timeout() has nothing to wait for and the epoll fd holds no socket, so nothing would ever run
+ * MHD again and the server would stop accepting for good (an attacker need only fill the limit with
+ * idle connections once). So a run that freed a connection is followed at once by another. */
 static int http_server_arm(HttpServer *s)
 {
-        MHD_UNSIGNED_LONG_LONG ms;
+        MHD_UNSIGNED_LONG_LONG ms = 0;
         uint64_t now;
         int r;
 
-        if (MHD_get_timeout(s->mhd, &ms) != MHD_YES)
+        if (!s->freed && MHD_get_timeout(s->mhd, &ms) != MHD_YES)
                 return sd_event_source_set_enabled(s->timer, SD_EVENT_OFF);
         r = sd_event_now(s->event, CLOCK_MONOTONIC, &now);
         if (r < 0)
@@ -251,6 +268,7 @@ static int http_server_arm(HttpServer *s)
 
 static int http_server_process(HttpServer *s)
 {
+        s->freed = false;
         (void) MHD_run(s->mhd); /* MHD_NO only for a daemon not in external polling mode */
         return http_server_arm(s);
 }
@@ -321,8 +339,9 @@ int http_server_new_with_limits(sd_event *event, const char *listen, const HttpL
                 {MHD_OPTION_END, 0, NULL},
         };
         errno = 0;
-        s->mhd = MHD_start_daemon(flags, a.port, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, options,
-                                  MHD_OPTION_END);
+        /* The callback goes in the argument list, not the array, which would carry it as an integer. */
+        s->mhd = MHD_start_daemon(flags, a.port, NULL, NULL, on_request, s, MHD_OPTION_NOTIFY_CONNECTION,
+                                  on_connection_notify, s, MHD_OPTION_ARRAY, options, MHD_OPTION_END);
         if (!s->mhd)
                 return errno > 0 ? -errno : -EIO; /* MHD reports why only in errno, when at all */
 

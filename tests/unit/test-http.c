@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -421,17 +422,27 @@ static void test_ipv6_address(void **state)
         assert_result(c, 0, 200, NULL, expected_metrics);
 }
 
-static int connect_local(unsigned port)
+/* A connection to the server from 127.0.0.<host>: all of 127/8 is loopback on Linux, so one machine can
+ * be several clients, each with an address (and a per-address count in the server) of its own. */
+static int connect_from(unsigned port, uint8_t host)
 {
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in from = {.sin_family = AF_INET,
+                                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK - 1 + host)};
         struct sockaddr_in a = {.sin_family = AF_INET,
                                 .sin_port = htons((uint16_t) port),
                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         struct timeval tv = {.tv_sec = 10}; /* a deadline, not a synchronisation */
-        if (fd < 0 || connect(fd, (struct sockaddr *) &a, sizeof(a)) < 0 ||
+        if (fd < 0 || bind(fd, (struct sockaddr *) &from, sizeof(from)) < 0 ||
+            connect(fd, (struct sockaddr *) &a, sizeof(a)) < 0 ||
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
                 _exit(4);
         return fd;
+}
+
+static int connect_local(unsigned port)
+{
+        return connect_from(port, 1);
 }
 
 static uint64_t now_usec(void)
@@ -545,6 +556,115 @@ static void test_per_ip_limit(void **state)
         assert_int_equal(c->results[4].r.status, 200);
 }
 
+#define CHURN_HOSTS  4
+#define CHURN_PER_IP 2
+#define CHURN_ROUNDS 4
+#define CHURN_STEPS  6 /* records per round */
+
+static void churn_emit(Ctx *c, long status)
+{
+        Record r = {.status = status};
+        child_emit(c, &r, NULL);
+}
+
+static void churn_client(Ctx *c)
+{
+        char buf[64];
+
+        for (unsigned round = 0; round < CHURN_ROUNDS; round++) {
+                int held[CHURN_HOSTS * CHURN_PER_IP];
+                long answered = 0, closed = 0, excess = 0;
+                size_t n = 0;
+
+                /* Every address up to its own limit, all of them together up to the server's. Each
+                 * connection is answered once, so the server has taken it, then it says nothing more. */
+                for (uint8_t host = 1; host <= CHURN_HOSTS; host++) {
+                        for (unsigned i = 0; i < CHURN_PER_IP; i++, n++) {
+                                held[n] = connect_from(c->port, host);
+                                answered += send_healthz(held[n]) && read_healthz(held[n]) == 200;
+                        }
+                        if (host == 1) {
+                                /* Past the per-address limit while the server has room: closed at once. */
+                                int fd = connect_from(c->port, host);
+                                (void) send_healthz(fd);
+                                excess = read_outcome(fd, buf, sizeof(buf));
+                                close(fd);
+                        }
+                }
+                churn_emit(c, answered);
+                churn_emit(c, excess);
+
+                /* Past the server's limit, from an address of its own: it waits in the listen queue. */
+                int queued = connect_from(c->port, CHURN_HOSTS + 1);
+                churn_emit(c, send_healthz(queued));
+
+                /* The server closes every held connection once it has been idle for the timeout. */
+                for (size_t i = 0; i < n; i++) {
+                        closed += read_outcome(held[i], buf, sizeof(buf)) == 0;
+                        close(held[i]);
+                }
+                churn_emit(c, closed);
+
+                /* Now there is room: the queued request and a new one are answered. */
+                long status = read_healthz(queued);
+                close(queued);
+                churn_emit(c, status);
+                if (status != 200)
+                        return; /* the server stopped accepting: the next rounds would only wait */
+                child_requestf(c, "GET", "http://127.0.0.1:%u/healthz", c->port);
+        }
+}
+
+static bool can_bind(uint8_t host)
+{
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK - 1 + host)};
+        bool ok = fd >= 0 && bind(fd, (struct sockaddr *) &a, sizeof(a)) == 0;
+        if (fd >= 0)
+                close(fd);
+        return ok;
+}
+
+static void churn_expect(const Ctx *c, unsigned round, unsigned step, long expected, const char *what)
+{
+        size_t i = (size_t) round * CHURN_STEPS + step;
+        long status = i < c->n_results ? c->results[i].r.status : LONG_MIN;
+        if (status != expected)
+                print_error("round %u: %s: %ld, expected %ld\n", round, what, status, expected);
+        assert_int_equal(status, expected);
+}
+
+/* Idle connections from several addresses fill the server to both its limits, time out and are closed,
+ * round after round: the server must go on accepting. (MHD stops watching its listening socket while it
+ * is full, and takes it back only when it runs again after a connection is freed.) */
+static void test_connection_churn(void **state)
+{
+        Ctx *c = *state;
+        HttpLimits limits = {.connections = CHURN_HOSTS * CHURN_PER_IP,
+                             .connections_per_ip = CHURN_PER_IP,
+                             .idle_timeout_sec = 1};
+
+        if (!can_bind(CHURN_HOSTS + 1)) {
+                print_message("# cannot bind 127.0.0.%u: no loopback addresses beyond 127.0.0.1\n",
+                              CHURN_HOSTS + 1);
+                skip();
+        }
+        start(c, "127.0.0.1:0", &limits);
+        run_client(c, churn_client);
+        for (unsigned round = 0; round < CHURN_ROUNDS; round++) {
+                churn_expect(c, round, 0, CHURN_HOSTS * CHURN_PER_IP, "connections answered");
+                long excess = c->results[round * CHURN_STEPS + 1].r.status;
+                if (excess != 0 && excess != -ECONNRESET)
+                        print_error("round %u: connection past the per-address limit: %ld\n", round, excess);
+                assert_true(excess == 0 || excess == -ECONNRESET);
+                churn_expect(c, round, 2, true, "queued request sent");
+                churn_expect(c, round, 3, CHURN_HOSTS * CHURN_PER_IP, "idle connections closed");
+                churn_expect(c, round, 4, 200, "queued /healthz");
+                churn_expect(c, round, 5, 200, "new /healthz");
+        }
+        assert_int_equal(c->n_results, CHURN_ROUNDS * CHURN_STEPS);
+}
+
 static void test_bad_listen(void **state)
 {
         static const char *const bad[] = {
@@ -634,6 +754,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_ipv6_address, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_idle_timeout, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_per_ip_limit, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_connection_churn, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_listen, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_free_releases_everything, setup, teardown),
         };
