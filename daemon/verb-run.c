@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "confine.h"
 #include "kube-node.h"
 #include "log.h"
 #include "manager.h"
@@ -78,7 +79,7 @@ static const char *namespace_invalid(const char *ns)
 }
 
 /* Everything but option parsing: build the manager, run it, tear it down. */
-static int run(const ManagerOptions *o, LogFormat format)
+static int run(const ManagerOptions *o, LogFormat format, ConfineMode confine)
 {
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;
@@ -92,6 +93,11 @@ static int run(const ManagerOptions *o, LogFormat format)
         r = manager_new(o, &m);
         if (r < 0)
                 return r;
+        /* Set up: from here on, only the system calls the daemon makes. */
+        r = confine_self(confine_mode_from_env(confine));
+        if (r < 0)
+                return log_error_errno(r, "cannot confine itself (seccomp filter, no capabilities); "
+                                          "--no-self-confine runs without, for debugging");
         return manager_run(m);
 }
 
@@ -123,6 +129,7 @@ static void help(void)
                "     --runtime RUNTIME       containerd (default) or cri-o: how profiles are validated\n"
                "     --delete-grace DURATION Wait before removing a profile that left the source (0s)\n"
                "     --log-format FORMAT     text or json (default: the journal under systemd, else text)\n"
+               "     --no-self-confine       Do not load the daemon's own seccomp filter (debugging)\n"
                "  -h --help                  Show this help\n"
                "\n"
                "--once exits 0 when every profile is installed, 1 when one was rejected or in conflict,\n"
@@ -147,6 +154,7 @@ int verb_run(int argc, char *argv[])
                 ARG_NODE_NAME,
                 ARG_TAINT,
                 ARG_CONDITION,
+                ARG_NO_CONFINE,
         };
         static const struct option options[] = {
                 {"help", no_argument, NULL, 'h'},
@@ -165,10 +173,12 @@ int verb_run(int argc, char *argv[])
                 {"node-name", required_argument, NULL, ARG_NODE_NAME},
                 {"remove-startup-taint", required_argument, NULL, ARG_TAINT},
                 {"node-condition", no_argument, NULL, ARG_CONDITION},
+                {"no-self-confine", no_argument, NULL, ARG_NO_CONFINE},
                 {},
         };
         ManagerOptions m = {.root_path = DEFAULT_ROOT, .validate = {.runtime = RUNTIME_CONTAINERD}};
         LogFormat format = LOG_FORMAT_AUTO;
+        ConfineMode confine = CONFINE_ENFORCE;
         _cleanup_free_ char **namespaces = calloc((size_t) argc + 1, sizeof(char *));
         _cleanup_free_ char **tenants = calloc((size_t) argc + 1, sizeof(char *));
         KubeArgs k = {.selector = DEFAULT_SELECTOR, .namespaces = namespaces, .tenants = tenants};
@@ -230,6 +240,9 @@ int verb_run(int argc, char *argv[])
                 case ARG_CONDITION:
                         k.condition = true;
                         break;
+                case ARG_NO_CONFINE:
+                        confine = CONFINE_OFF;
+                        break;
                 case ARG_ROOT:
                         m.root_path = optarg;
                         break;
@@ -280,5 +293,5 @@ int verb_run(int argc, char *argv[])
         }
         m.validate.arch = arch_from_token(seccomp_arch_native());
         m.kube = kube ? &k : NULL;
-        return run(&m, format);
+        return run(&m, format, confine);
 }

@@ -84,6 +84,7 @@ class Daemon:
 
     def __init__(self, args, *, verb="run", env=None, dir=None, timeout=30, seccompd=None):
         self.timeout = timeout
+        self.verb, self.args = verb, list(args)
         self.private = dir is None
         self.dir = tempfile.mkdtemp(prefix="seccompd-") if self.private else dir
         self.log_path = os.path.join(self.dir, "seccompd.log")
@@ -146,8 +147,20 @@ class Daemon:
                 self._fail(f"seccompd exited with status {self.proc.wait()}")
 
     def ready(self, timeout=None):
-        """Until READY=1: the first full sync is on disk."""
-        return self.wait_notify(lambda m: "READY=1" in m.splitlines(), timeout)
+        """Until READY=1: the first full sync is on disk. seccompd run is confined by then (its own
+        seccomp filter, no_new_privs, no capability), so every test checks that it runs so."""
+        msg = self.wait_notify(lambda m: "READY=1" in m.splitlines(), timeout)
+        if self.verb == "run" and "--no-self-confine" not in self.args:
+            status = self.confinement()
+            if status != {"Seccomp": "2", "NoNewPrivs": "1", "CapEff": "0000000000000000"}:
+                raise AssertionError(f"seccompd run is not confined: {status}")
+        return msg
+
+    def confinement(self):
+        """What /proc says of the daemon's confinement."""
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            fields = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+        return {k: fields.get(k, "").strip() for k in ("Seccomp", "NoNewPrivs", "CapEff")}
 
     def wait_status(self, pred, timeout=None):
         """Until a STATUS= line whose text satisfies pred; returns the text (without STATUS=)."""
