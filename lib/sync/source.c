@@ -13,13 +13,19 @@
 #include "shared/macro.h"
 #include "source.h"
 
-void source_set_clear(SourceSet *s)
+static void source_items_free(SourceSet *s, size_t from)
 {
-        for (size_t i = 0; i < s->n; i++) {
+        for (size_t i = from; i < s->n; i++) {
                 free(s->items[i].path);
                 free(s->items[i].bytes);
                 free(s->items[i].origin);
         }
+        s->n = MIN(s->n, from);
+}
+
+void source_set_clear(SourceSet *s)
+{
+        source_items_free(s, 0);
         free(s->items);
         for (size_t i = 0; i < s->n_errors; i++)
                 free(s->errors[i]);
@@ -160,9 +166,19 @@ static int read_object(SourceSet *s, const char *file, yaml_document_t *doc)
         return 0;
 }
 
+/* A manifest that cannot be read whole gives no profile, not even those of the objects before the
+ * problem: the file is one unit, as it was written. The set becomes incomplete, so that nothing the
+ * file provided before is deleted. */
+static void source_truncate(SourceSet *s, size_t n)
+{
+        source_items_free(s, n);
+        s->complete = false;
+}
+
 int source_read_manifest(const char *display_name, const char *buf, size_t len, SourceSet *s)
 {
         _cleanup_(yaml_parser_deletep) yaml_parser_t parser;
+        size_t first = s->n;
         int r = 0;
 
         if (!yaml_parser_initialize(&parser))
@@ -171,7 +187,7 @@ int source_read_manifest(const char *display_name, const char *buf, size_t len, 
         for (;;) {
                 yaml_document_t doc;
                 if (!yaml_parser_load(&parser, &doc)) {
-                        s->complete = false;
+                        source_truncate(s, first);
                         return source_error(s, "%s:%zu:%zu: not valid YAML: %s", display_name,
                                             parser.problem_mark.line + 1, parser.problem_mark.column + 1,
                                             parser.problem ?: "parse error");

@@ -33,7 +33,9 @@ typedef struct SourceSet {
 void source_set_clear(SourceSet *s);
 
 /* Reads the profiles of one manifest file (multi-document YAML). Problems with single keys or objects
- * are recorded in s->errors; a file that cannot be parsed makes the set incomplete. */
+ * are recorded in s->errors; a file that cannot be read whole gives no profile at all (not even those
+ * of the objects before the problem), one error that names the file and the position, and makes the
+ * set incomplete. */
 int source_read_manifest(const char *display_name, const char *buf, size_t len, SourceSet *s);
 
 /* A directory source: its top-level regular files and symlinks to files inside it (a mounted
