@@ -175,33 +175,138 @@ static void source_truncate(SourceSet *s, size_t n)
         s->complete = false;
 }
 
+/* Refuses the whole file (see source_truncate) at a position in it. */
+_printf_(5, 6) static int manifest_refuse(SourceSet *s, size_t first, const char *file, yaml_mark_t at,
+                                          const char *fmt, ...)
+{
+        _cleanup_free_ char *m = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        int r = vasprintf(&m, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        source_truncate(s, first);
+        return source_error(s, "%s:%zu:%zu: %s", file, at.line + 1, at.column + 1, m);
+}
+
+/* A collection being read; for a mapping, the key whose value comes next (0: none yet). */
+typedef struct OpenNode {
+        int node;
+        int key;
+} OpenNode;
+
+/* One document built from the parser's events, as yaml_parser_load would build it, but with the
+ * bounds checked on each event, before anything deeper is read. */
+typedef struct Loader {
+        yaml_document_t doc;
+        OpenNode open[MANIFEST_MAX_DEPTH];
+        size_t depth;
+} Loader;
+
+static void loader_clear(Loader *l)
+{
+        /* A zeroed document deletes as an empty one. */
+        yaml_document_delete(&l->doc);
+}
+
+static void yaml_event_deletep(yaml_event_t *e)
+{
+        yaml_event_delete(e);
+}
+
+/* Puts a new node (0: libyaml could not allocate it) into the collection being read; the first node
+ * of a document is its root. libyaml's document calls fail only on allocation: the UTF-8 they check
+ * again was checked by the parser. */
+static int loader_attach(Loader *l, int node)
+{
+        if (node == 0)
+                return -ENOMEM;
+        if (l->depth == 0)
+                return 0;
+        OpenNode *o = l->open + l->depth - 1;
+        int ok;
+        if (yaml_document_get_node(&l->doc, o->node)->type == YAML_SEQUENCE_NODE)
+                ok = yaml_document_append_sequence_item(&l->doc, o->node, node);
+        else if (o->key == 0) {
+                o->key = node;
+                return 0;
+        } else {
+                ok = yaml_document_append_mapping_pair(&l->doc, o->node, o->key, node);
+                o->key = 0;
+        }
+        return ok ? 0 : -ENOMEM;
+}
+
 int source_read_manifest(const char *display_name, const char *buf, size_t len, SourceSet *s)
 {
         _cleanup_(yaml_parser_deletep) yaml_parser_t parser;
+        _cleanup_(loader_clear) Loader l = {};
         size_t first = s->n;
-        int r = 0;
+        int r, node;
 
         if (!yaml_parser_initialize(&parser))
                 return -ENOMEM;
         yaml_parser_set_input_string(&parser, (const unsigned char *) buf, len);
         for (;;) {
-                yaml_document_t doc;
-                if (!yaml_parser_load(&parser, &doc)) {
-                        source_truncate(s, first);
-                        return source_error(s, "%s:%zu:%zu: not valid YAML: %s", display_name,
-                                            parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-                                            parser.problem ?: "parse error");
+                _cleanup_(yaml_event_deletep) yaml_event_t e = {};
+                if (!yaml_parser_parse(&parser, &e))
+                        return manifest_refuse(s, first, display_name, parser.problem_mark,
+                                               "not valid YAML: %s", parser.problem ?: "parse error");
+                switch (e.type) {
+                case YAML_STREAM_END_EVENT:
+                        return 0;
+                case YAML_DOCUMENT_START_EVENT:
+                        if (!yaml_document_initialize(&l.doc, NULL, NULL, NULL, 1, 1))
+                                return -ENOMEM;
+                        break;
+                case YAML_DOCUMENT_END_EVENT:
+                        r = read_object(s, display_name, &l.doc);
+                        yaml_document_delete(&l.doc);
+                        if (r < 0)
+                                return r;
+                        break;
+                case YAML_ALIAS_EVENT:
+                        /* yaml_parser_load shares the anchored node, but the decoder copies the value
+                         * once per alias: 5000 keys aliasing one 1 MiB string asked for 5 GB from a
+                         * 1.1 MiB file. No Kubernetes object needs an alias. */
+                        return manifest_refuse(s, first, display_name, e.start_mark,
+                                               "a YAML alias: not accepted in a manifest (each alias "
+                                               "copies its anchor's value: a small file could ask for "
+                                               "gigabytes)");
+                case YAML_SCALAR_EVENT:
+                        r = loader_attach(&l, yaml_document_add_scalar(&l.doc, NULL, e.data.scalar.value,
+                                                                       (int) e.data.scalar.length,
+                                                                       e.data.scalar.style));
+                        if (r < 0)
+                                return r;
+                        break;
+                case YAML_SEQUENCE_START_EVENT:
+                case YAML_MAPPING_START_EVENT:
+                        /* Stopped here, while parsing: libyaml 0.2.5 scans each flow level in time
+                         * linear in the levels open (its stack of possible simple keys), so deep
+                         * nesting costs quadratic time (10 s for 80k levels) before any document is
+                         * complete. */
+                        if (l.depth == MANIFEST_MAX_DEPTH)
+                                return manifest_refuse(s, first, display_name, e.start_mark,
+                                                       "nesting deeper than %d levels", MANIFEST_MAX_DEPTH);
+                        node = e.type == YAML_SEQUENCE_START_EVENT
+                                       ? yaml_document_add_sequence(&l.doc, NULL,
+                                                                    e.data.sequence_start.style)
+                                       : yaml_document_add_mapping(&l.doc, NULL, e.data.mapping_start.style);
+                        r = loader_attach(&l, node);
+                        if (r < 0)
+                                return r;
+                        l.open[l.depth++] = (OpenNode){.node = node};
+                        break;
+                case YAML_SEQUENCE_END_EVENT:
+                case YAML_MAPPING_END_EVENT:
+                        l.depth--;
+                        break;
+                default:
+                        break;
                 }
-                if (!yaml_document_get_root_node(&doc)) {
-                        yaml_document_delete(&doc);
-                        break; /* end of stream */
-                }
-                r = read_object(s, display_name, &doc);
-                yaml_document_delete(&doc);
-                if (r < 0)
-                        return r;
         }
-        return r;
 }
 
 static bool has_suffix(const char *s, const char *suffix)

@@ -13,6 +13,9 @@
 
 /* Manifests are read whole; a ConfigMap's data is limited to 1 MiB, so a file of many is bounded too. */
 #define MANIFEST_MAX_SIZE (8 * 1024 * 1024)
+/* Collections open at once in a manifest, as the JSON reader's bound (lib/profile/json.h): a
+ * ConfigMap's profile is 2 levels deep. Aliases are refused: a Kubernetes object never needs one. */
+#define MANIFEST_MAX_DEPTH 64
 
 typedef struct SourceProfile {
         char *path; /* relative target, validated */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The manifest reader on files it cannot read whole: refused with the file's name and the position,
- * the file's objects are not used, and the set is marked incomplete so that nothing the file provided
- * before is deleted. */
+/* The manifest reader's bounds, on what an attacker who can write one source file would try: aliases
+ * that repeat a large value, nesting that libyaml 0.2.5 scans in quadratic time. Each is refused with
+ * the file's name and the position, the file's objects are not used, and the set is marked incomplete
+ * so that nothing the file provided before is deleted. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -40,6 +41,85 @@ static void assert_refused(const SourceSet *s, const char *prefix, const char *w
         assert_non_null(strstr(e, what));
 }
 
+/* head, n times open, m times close, tail. */
+static char *nested(const char *head, char open, size_t n, char close, size_t m, const char *tail)
+{
+        size_t h = strlen(head), t = strlen(tail);
+        char *s = malloc(h + n + m + t + 1);
+        assert_non_null(s);
+        memcpy(s, head, h);
+        memset(s + h, open, n);
+        memset(s + h + n, close, m);
+        memcpy(s + h + n + m, tail, t + 1);
+        return s;
+}
+
+static void test_aliases_refused(void **state)
+{
+        /* The file's first object is fine; the second repeats one anchored value through an alias,
+         * which is how a 1 MiB file asks for gigabytes. Nothing of the file is used. */
+        static const char text[] = OBJECT("fine") "data: {ok.json: '{}'}\n"
+                                                  "---\n" OBJECT("bomb") "data:\n"
+                                                                         "  first.json: &p '{}'\n"
+                                                                         "  second.json: *p\n";
+        SourceSet s;
+        read_manifest(text, strlen(text), &s);
+        assert_refused(&s, WHERE ":11:16: ", "alias");
+        source_set_clear(&s);
+
+        /* An alias as a key too. */
+        static const char key[] = OBJECT("k") "data: {&k a.json: '{}', *k : '{}'}\n";
+        read_manifest(key, strlen(key), &s);
+        assert_refused(&s, WHERE ":4:25: ", "alias");
+        source_set_clear(&s);
+
+        /* An anchor alone repeats nothing: accepted. */
+        static const char anchor[] = OBJECT("a") "data: {a.json: &x '{}'}\n";
+        read_manifest(anchor, strlen(anchor), &s);
+        assert_int_equal(s.n, 1);
+        assert_true(s.complete);
+        source_set_clear(&s);
+}
+
+static void test_nesting_bounded(void **state)
+{
+        SourceSet s;
+
+        /* 64 levels (the root mapping and 63 sequences) are read; the object is used. */
+        _cleanup_free_ char *text =
+                nested(OBJECT("d") "data: {ok.json: '{}'}\nextra: ", '[', 63, ']', 63, "\n");
+        read_manifest(text, strlen(text), &s);
+        assert_int_equal(s.n_errors, 0);
+        assert_int_equal(s.n, 1);
+        assert_true(s.complete);
+        source_set_clear(&s);
+
+        /* One more: refused at the 65th collection, line 5 column 8 + 63. */
+        _cleanup_free_ char *over =
+                nested(OBJECT("d") "data: {ok.json: '{}'}\nextra: ", '[', 64, ']', 64, "\n");
+        read_manifest(over, strlen(over), &s);
+        assert_refused(&s, WHERE ":5:71: ", "nesting deeper than 64 levels");
+        source_set_clear(&s);
+
+        /* Block collections count the same. */
+        static const char block[] =
+                OBJECT("b") "data: {ok.json: '{}'}\n"
+                            "extra:\n"
+                            "- - - - - - - - - - - - - - - - - - - - - - - - - - - - - - "
+                            "- - - - - - - - - - - - - - - - - - - - - - - - - - - - - - "
+                            "- - - - x\n";
+        read_manifest(block, strlen(block), &s);
+        assert_refused(&s, WHERE ":6:127: ", "nesting deeper than 64 levels");
+        source_set_clear(&s);
+
+        /* Deep flow nesting is refused where the bound is crossed, while parsing: libyaml 0.2.5 spends
+         * time quadratic in the depth on it (0.6 s for 20k levels, minutes for a few MiB). */
+        _cleanup_free_ char *deep = nested("", '[', 20000, ']', 20000, "\n");
+        read_manifest(deep, strlen(deep), &s);
+        assert_refused(&s, WHERE ":1:65: ", "nesting deeper than 64 levels");
+        source_set_clear(&s);
+}
+
 static void test_syntax_error_uses_nothing_of_the_file(void **state)
 {
         /* A file that cannot be read whole is not used, even the objects before the error: the same
@@ -56,6 +136,8 @@ static void test_syntax_error_uses_nothing_of_the_file(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_aliases_refused),
+                cmocka_unit_test(test_nesting_bounded),
                 cmocka_unit_test(test_syntax_error_uses_nothing_of_the_file),
         };
         cmocka_set_message_output(CM_OUTPUT_TAP);
