@@ -175,6 +175,59 @@ static void source_truncate(SourceSet *s, size_t n)
         s->complete = false;
 }
 
+/* The length of the line break at b (n bytes left), or 0: YAML 1.1's breaks, as libyaml counts them. */
+static size_t utf8_break(const unsigned char *b, size_t n)
+{
+        if (b[0] == '\r')
+                return n > 1 && b[1] == '\n' ? 2 : 1;
+        if (b[0] == '\n')
+                return 1;
+        if (n > 1 && b[0] == 0xc2 && b[1] == 0x85) /* NEL */
+                return 2;
+        if (n > 2 && b[0] == 0xe2 && b[1] == 0x80 && (b[2] == 0xa8 || b[2] == 0xa9)) /* LS, PS */
+                return 3;
+        return 0;
+}
+
+/* Where libyaml stopped. A reader error (bytes that are not UTF-8, a control character) carries no
+ * mark, only the byte's offset in the input, which libyaml decodes ahead of the scanner: its line and
+ * column are counted here as the scanner counts them, in characters after the byte order mark. */
+static yaml_mark_t problem_mark(const yaml_parser_t *p, const char *buf, size_t len)
+{
+        const unsigned char *b = (const unsigned char *) buf;
+        size_t end = MIN(p->problem_offset, len), i = 0, width;
+        yaml_mark_t m = {};
+
+        if (p->error != YAML_READER_ERROR)
+                return p->problem_mark;
+        if (p->encoding == YAML_UTF16LE_ENCODING || p->encoding == YAML_UTF16BE_ENCODING) {
+                bool le = p->encoding == YAML_UTF16LE_ENCODING;
+                for (i = 2; i + 1 < end; i += 2) {
+                        unsigned u = le ? b[i] | b[i + 1] << 8 : b[i] << 8 | b[i + 1];
+                        if (u == '\r' && i + 3 < end && (le ? b[i + 2] : b[i + 3]) == '\n' &&
+                            (le ? b[i + 3] : b[i + 2]) == 0)
+                                continue; /* CR LF: one break, counted at the LF */
+                        if (u == '\n' || u == '\r' || u == 0x85 || u == 0x2028 || u == 0x2029) {
+                                m.line++;
+                                m.column = 0;
+                        } else
+                                m.column += u < 0xdc00 || u > 0xdfff; /* the high surrogate counted */
+                }
+                return m;
+        }
+        if (end >= 3 && memcmp(b, "\xef\xbb\xbf", 3) == 0)
+                i = 3;
+        while (i < end) {
+                if ((width = utf8_break(b + i, end - i)) > 0) {
+                        m.line++;
+                        m.column = 0;
+                        i += width;
+                } else
+                        m.column += (b[i++] & 0xc0) != 0x80; /* a continuation byte is no character */
+        }
+        return m;
+}
+
 /* Refuses the whole file (see source_truncate) at a position in it. */
 _printf_(5, 6) static int manifest_refuse(SourceSet *s, size_t first, const char *file, yaml_mark_t at,
                                           const char *fmt, ...)
@@ -251,7 +304,7 @@ int source_read_manifest(const char *display_name, const char *buf, size_t len, 
         for (;;) {
                 _cleanup_(yaml_event_deletep) yaml_event_t e = {};
                 if (!yaml_parser_parse(&parser, &e))
-                        return manifest_refuse(s, first, display_name, parser.problem_mark,
+                        return manifest_refuse(s, first, display_name, problem_mark(&parser, buf, len),
                                                "not valid YAML: %s", parser.problem ?: "parse error");
                 switch (e.type) {
                 case YAML_STREAM_END_EVENT:

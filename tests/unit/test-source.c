@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The manifest reader's bounds, on what an attacker who can write one source file would try: aliases
- * that repeat a large value, nesting that libyaml 0.2.5 scans in quadratic time. Each is refused with
- * the file's name and the position, the file's objects are not used, and the set is marked incomplete
- * so that nothing the file provided before is deleted. */
+ * that repeat a large value, nesting that libyaml 0.2.5 scans in quadratic time, bytes that are not
+ * UTF-8. Each is refused with the file's name and the position, the file's objects are not used, and
+ * the set is marked incomplete so that nothing the file provided before is deleted. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -120,6 +120,37 @@ static void test_nesting_bounded(void **state)
         source_set_clear(&s);
 }
 
+static void test_invalid_utf8_position(void **state)
+{
+        /* libyaml decodes ahead of the scanner and gives a reader error's place as a byte offset, not
+         * a mark: the position must still be the byte's line and column (in characters, as libyaml
+         * counts them). */
+        static const char text[] = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \"\xc3\xa4\xff\"}\n";
+        SourceSet s;
+        read_manifest(text, strlen(text), &s);
+        assert_refused(&s, WHERE ":3:20: ", "invalid leading UTF-8 octet");
+        source_set_clear(&s);
+
+        /* Line breaks as YAML counts them: CR LF is one, a lone CR is one. */
+        static const char crlf[] = "apiVersion: v1\r\nkind: ConfigMap\rmetadata: {name: x\x80}\n";
+        read_manifest(crlf, strlen(crlf), &s);
+        assert_refused(&s, WHERE ":3:19: ", "invalid leading UTF-8 octet");
+        source_set_clear(&s);
+
+        /* A control character is a reader error too; a byte order mark is not a column. */
+        static const char control[] = "\xef\xbb\xbfkind: ConfigMap\nmetadata:\n  name: a\x01\n";
+        read_manifest(control, strlen(control), &s);
+        assert_refused(&s, WHERE ":3:10: ", "control characters are not allowed");
+        source_set_clear(&s);
+
+        /* UTF-16, which libyaml reads after its byte order mark: "k: v", then "x" and a lone low
+         * surrogate. */
+        static const char utf16[] = "\xff\xfek\0:\0 \0v\0\r\0\n\0x\0\0\xdc";
+        read_manifest(utf16, sizeof(utf16) - 1, &s);
+        assert_refused(&s, WHERE ":2:2: ", "unexpected low surrogate area");
+        source_set_clear(&s);
+}
+
 static void test_syntax_error_uses_nothing_of_the_file(void **state)
 {
         /* A file that cannot be read whole is not used, even the objects before the error: the same
@@ -138,6 +169,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_aliases_refused),
                 cmocka_unit_test(test_nesting_bounded),
+                cmocka_unit_test(test_invalid_utf8_position),
                 cmocka_unit_test(test_syntax_error_uses_nothing_of_the_file),
         };
         cmocka_set_message_output(CM_OUTPUT_TAP);
