@@ -241,6 +241,33 @@ binaryData: {{y.json: {unpadded}}}
         self.assertIn("a symlink that leaves the directory", p.stderr)
         self.assertEqual(sorted(n for n in os.listdir(self.root) if not n.startswith("..seccompd")), ["audit.json"])
 
+    def test_symlinks_leaving_in_two_hops_refused(self):
+        """Finding 9 of issue 12: only a link's own text was checked, so a link to a link (or through a
+        directory link) that leaves the source had the file outside installed, 0644. The whole chain is
+        resolved beneath the directory now; a mounted ConfigMap volume's layout still works beside it."""
+        outside = f"{self.tmp}/outside"
+        os.mkdir(outside)
+        write(f"{outside}/secret.json", profile(9))
+        os.symlink(f"{outside}/secret.json", f"{self.src}/.hop")
+        os.symlink(".hop", f"{self.src}/a.json")                       # a.json → .hop → /outside/...
+        os.symlink(outside, f"{self.src}/.dirhop")
+        os.symlink(".dirhop/secret.json", f"{self.src}/x.json")        # x.json → .dirhop/ → /outside
+        os.mkdir(f"{self.src}/sub")
+        os.symlink("../../outside/secret.json", f"{self.src}/sub/up")
+        os.symlink("sub/up", f"{self.src}/y.json")                     # y.json → sub/up → ../../outside
+        os.mkdir(f"{self.src}/..2026_12_01_22_10_01.123")
+        write(f"{self.src}/..2026_12_01_22_10_01.123/audit.json", profile(1))
+        os.symlink("..2026_12_01_22_10_01.123", f"{self.src}/..data")
+        os.symlink("..data/audit.json", f"{self.src}/audit.json")
+        os.symlink("sub/../audit.json", f"{self.src}/inside.json")      # '..' that stays inside is fine
+        p = once(self.src, self.root)
+        for name in ("a.json", "x.json", "y.json"):
+            self.assertFalse(os.path.exists(f"{self.root}/{name}"), p.stderr)
+            self.assertRegex(p.stderr, rf"/src/{name}: a symlink that leaves the directory")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(read(f"{self.root}/audit.json"), profile(1))
+        self.assertEqual(read(f"{self.root}/inside.json"), profile(1))
+
     def test_yaml_aliases_refused_the_rest_installed(self):
         """Finding 7 of issue 12: values aliasing one anchored 1 MiB string ask for a copy each (a
         1.1 MiB file of them, about 5 GB); the sync failed for the whole directory with no word of the
