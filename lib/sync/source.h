@@ -42,8 +42,10 @@ void source_set_clear(SourceSet *s);
 int source_read_manifest(const char *display_name, const char *buf, size_t len, SourceSet *s);
 
 /* A directory source: its top-level regular files and symlinks to files inside it (a mounted
- * ConfigMap volume is made of ..data symlinks); names starting with '.' are ignored. NAME.json is a
- * plain profile for <root>/NAME.json; *.yaml and *.yml are manifests. The caller lists the directory
- * (it may skip entries it has already read) and reads each wanted entry into s. */
+ * ConfigMap volume is made of ..data symlinks), every link of the chain resolved beneath the
+ * directory (lib/shared/beneath.h); a chain that leaves it is refused, and the set stays complete.
+ * Names starting with '.' are ignored. NAME.json is a plain profile for <root>/NAME.json; *.yaml and
+ * *.yml are manifests. The caller lists the directory (it may skip entries it has already read) and
+ * reads each wanted entry into s. */
 bool source_entry_wanted(const char *name);
 int source_read_entry(int dfd, const char *display_dir, const char *name, SourceSet *s);
