@@ -33,7 +33,8 @@ static const char *const syscalls[] = {
         "munmap",
         "mremap",
         "madvise",
-        /* files: the sources, the root, its state and temporaries, the token, CA bundles */
+        /* files: the sources (opened beneath their directory: openat2), the root, its state and
+         * temporaries, the token, CA bundles */
         "openat",
         "close",
         "read",

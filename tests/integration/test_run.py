@@ -280,6 +280,69 @@ binaryData: {{y.json: {unpadded}}}
         self.assertIn("a symlink that leaves the directory", p.stderr)
         self.assertEqual(sorted(n for n in os.listdir(self.root) if not n.startswith("..seccompd")), ["audit.json"])
 
+    def test_symlinks_leaving_in_two_hops_refused(self):
+        """Finding 9 of issue 12: only a link's own text was checked, so a link to a link (or through a
+        directory link) that leaves the source had the file outside installed, 0644. The whole chain is
+        resolved beneath the directory now; a mounted ConfigMap volume's layout still works beside it."""
+        outside = f"{self.tmp}/outside"
+        os.mkdir(outside)
+        write(f"{outside}/secret.json", profile(9))
+        os.symlink(f"{outside}/secret.json", f"{self.src}/.hop")
+        os.symlink(".hop", f"{self.src}/a.json")                       # a.json → .hop → /outside/...
+        os.symlink(outside, f"{self.src}/.dirhop")
+        os.symlink(".dirhop/secret.json", f"{self.src}/x.json")        # x.json → .dirhop/ → /outside
+        os.mkdir(f"{self.src}/sub")
+        os.symlink("../../outside/secret.json", f"{self.src}/sub/up")
+        os.symlink("sub/up", f"{self.src}/y.json")                     # y.json → sub/up → ../../outside
+        os.mkdir(f"{self.src}/..2026_12_01_22_10_01.123")
+        write(f"{self.src}/..2026_12_01_22_10_01.123/audit.json", profile(1))
+        os.symlink("..2026_12_01_22_10_01.123", f"{self.src}/..data")
+        os.symlink("..data/audit.json", f"{self.src}/audit.json")
+        os.symlink("sub/../audit.json", f"{self.src}/inside.json")      # '..' that stays inside is fine
+        p = once(self.src, self.root)
+        for name in ("a.json", "x.json", "y.json"):
+            self.assertFalse(os.path.exists(f"{self.root}/{name}"), p.stderr)
+            self.assertRegex(p.stderr, rf"/src/{name}: a symlink that leaves the directory")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(read(f"{self.root}/audit.json"), profile(1))
+        self.assertEqual(read(f"{self.root}/inside.json"), profile(1))
+
+    def test_yaml_aliases_refused_the_rest_installed(self):
+        """Finding 7 of issue 12: values aliasing one anchored 1 MiB string ask for a copy each (a
+        1.1 MiB file of them, about 5 GB); the sync failed for the whole directory with no word of the
+        file. Aliases are refused, naming the file and the position; the other files are installed and
+        what the file provided before stays (the read is incomplete: nothing is deleted)."""
+        header = """apiVersion: v1
+kind: ConfigMap
+metadata: {name: x, labels: {seccompd.io/profile: "true"}}
+data:
+"""
+        write(f"{self.src}/cm.yaml", header + "  kept.json: '{\"defaultAction\":\"SCMP_ACT_LOG\"}'\n")
+        write(f"{self.src}/other.json", profile(1))
+        self.assertEqual(once(self.src, self.root).returncode, 0)
+        bomb = header + "  k0.json: &a '" + "x" * (1 << 20) + "'\n" + "".join(f"  k{i}.json: *a\n" for i in range(1, 200))
+        write(f"{self.tmp}/bomb", bomb)
+        os.rename(f"{self.tmp}/bomb", f"{self.src}/cm.yaml")
+        write(f"{self.src}/new.json", profile(2))
+        p = once(self.src, self.root)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertRegex(p.stderr, r"source object not used source=\S*/src/cm\.yaml:6:12: .*alias")
+        self.assertEqual(read(f"{self.root}/new.json"), profile(2))
+        self.assertEqual(read(f"{self.root}/other.json"), profile(1))
+        self.assertTrue(os.path.exists(f"{self.root}/kept.json"))
+        self.assertEqual([n for n in os.listdir(self.root) if n.startswith("k") and n != "kept.json"], [])
+
+    def test_deep_yaml_nesting_refused_while_parsing(self):
+        """Finding 8 of issue 12: libyaml 0.2.5 scans flow nesting in time quadratic in the depth (0.6 s
+        for 20k levels, over 7 minutes for 6 MB: the watchdog's end). The reader stops at 64 levels, the
+        JSON reader's bound, and says where."""
+        write(f"{self.src}/deep.yaml", "[" * 20000 + "]" * 20000 + "\n")
+        write(f"{self.src}/p.json", profile(1))
+        p = once(self.src, self.root)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertRegex(p.stderr, r"source object not used source=\S*/src/deep\.yaml:1:65: nesting deeper than 64 levels")
+        self.assertEqual(read(f"{self.root}/p.json"), profile(1))
+
     def test_validate_reads_manifests_key_by_key(self):
         write(f"{self.src}/cm.yaml", """apiVersion: v1
 kind: ConfigMap
