@@ -36,6 +36,7 @@ static const char *const syscalls[] = {
         /* files: the sources (opened beneath their directory: openat2), the root, its state and
          * temporaries, the token, CA bundles */
         "openat",
+        "openat2",
         "close",
         "read",
         "write",
