@@ -249,10 +249,21 @@ class Daemon:
         return int(status["VmRSS"].split()[0]), int(status["RssAnon"].split()[0]), int(pss.split()[1])
 
     def stop(self, sig=signal.SIGTERM, timeout=None):
-        """Sends sig if seccompd is still running, waits for it; returns its exit status."""
+        """Sends sig if seccompd is still running, waits for it; returns its exit status. Its notify
+        messages are read meanwhile: the socket queues only net.unix.max_dgram_qlen (10) of them, and
+        sd_notify() blocks when it is full, as it would if the service manager stopped reading."""
         if self.running():
             self.proc.send_signal(sig)
-        return self.proc.wait(timeout=self.timeout if timeout is None else timeout)
+        deadline = self._deadline(timeout)
+        while self.proc.poll() is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return self.proc.wait(timeout=0.001)  # raises TimeoutExpired, as before
+            events = dict(self._poll.poll(math.ceil(left * 1000)))
+            if events.get(self.sock.fileno()):
+                while self._recv() is not None:
+                    pass
+        return self.proc.wait()
 
     def close(self):
         """Stopped (killed if SIGTERM does not do it in time), every descriptor closed, the private
