@@ -6,7 +6,6 @@ of: nothing lost (what was installed stays, or the last good version), nothing f
 foreign file in the root and a file outside it), bounded memory (RssAnon), recovery without a
 restart (the same process installs a change made after the fault), and one clear log line (a line
 that names the fault, not a flood of them). Prints the table; fails if a row fails."""
-import json
 import os
 import re
 import shutil
@@ -27,9 +26,9 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "kube"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 from apiserver import ApiServer  # noqa: E402
 import harness  # noqa: E402
+from harness import configmap, fill_disk, free_port, profile, read  # noqa: E402
 
 SCALE = "0.01"  # 300-600 s watches last 3-6 s; backoff starts at 8 ms
-LABEL = {"seccompd.io/profile": "true"}
 MEMORY_BOUND_KIB = 64 * 1024  # the DaemonSet's limit
 ROWS = []
 
@@ -41,35 +40,9 @@ def row(fault, checked, kube=False):
     return register
 
 
-def profile(i, version=0):
-    return json.dumps({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
-        {"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1 + (i * 7 + version) % 200}]})
-
-
-def configmap(name, data, namespace="default", annotations=None, labels=LABEL):
-    meta = {"name": name, "namespace": namespace, "labels": dict(labels)}
-    if annotations:
-        meta["annotations"] = annotations
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}
-
-
-def read(path):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read()
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-        return None
-
-
 def write(path, text):
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Case:
@@ -206,17 +179,12 @@ def enospc(c):
     write(f"{c.src}/p.json", profile(1))
     d = c.dir_daemon()
     d.ready()
-    os.mkdir(f"{c.root}/other")
-    with open(f"{c.root}/other/filler", "wb") as f:
-        try:
-            f.write(b"x" * (1 << 20))
-        except OSError:
-            pass
+    filler = fill_disk(f"{c.root}/other")
     big = profile(1, 1) + " " * 20000
     write(f"{c.src}/p.json", big)
     d.wait_status(lambda st: "1 failed" in st)
     assert read(f"{c.root}/p.json") == profile(1), "the last good profile was lost"
-    os.unlink(f"{c.root}/other/filler")
+    os.unlink(filler)
     d.until(lambda: read(f"{c.root}/p.json") == big)
     c.untouched()
     c.one_line(d.log_text(), r"cannot install: No space left on device", most=10)

@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,43 +20,15 @@ SECCOMPD = os.environ["SECCOMPD"]
 ROOT = os.environ["SOURCE_ROOT"]
 sys.path.insert(0, os.path.join(ROOT, "tests", "kube"))
 from apiserver import ApiServer  # noqa: E402
-from harness import Daemon  # noqa: E402
+from harness import Daemon, configmap, fill_disk, free_port, profile, read  # noqa: E402
 
 KUBECTL = shutil.which("kubectl")
 SCALE = "0.01"  # 300-600 s watches last 3-6 s; backoff starts at 8 ms
-LABEL = {"seccompd.io/profile": "true"}
 STARTUP_TAINT = "startup-taint.cluster-autoscaler.kubernetes.io/seccompd-not-ready"
-
-
-def profile(i, version=0):
-    """A small valid profile, distinct per (i, version)."""
-    return json.dumps({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
-        {"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1 + (i * 7 + version) % 200}]})
-
-
-def configmap(name, data, namespace="default", labels=LABEL, annotations=None):
-    meta = {"name": name, "namespace": namespace, "labels": dict(labels)}
-    if annotations:
-        meta["annotations"] = annotations
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}
-
-
-def read(path):
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except FileNotFoundError:
-        return None
 
 
 def from_seccompd(request):
     return request["headers"].get("User-Agent", "").startswith("seccompd/")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Node(Daemon):
@@ -190,12 +161,7 @@ class Lifecycle(KubeCase):
         self.nodes.append(n)
         try:
             n.ready()
-            os.mkdir(f"{n.root}/other")  # not managed, so not watched: freeing it is no event
-            with open(f"{n.root}/other/filler", "wb") as f:
-                try:
-                    f.write(b"x" * (1 << 20))
-                except OSError:
-                    pass
+            filler = fill_disk(f"{n.root}/other")
             big = profile(1, 1) + " " * 20000
             self.apply(configmap("web", {"web.json": big}))
             n.wait_status(lambda st: "1 failed" in st)
@@ -205,7 +171,7 @@ class Lifecycle(KubeCase):
             self.assertIn("web.json", body)
             self.assertIn('seccompd_profiles{state="failed"} 1', n.get("/metrics")[1])
             self.assertEqual(n.file("web.json"), profile(1))
-            os.unlink(f"{n.root}/other/filler")
+            os.unlink(filler)
             n.until(lambda: n.file("web.json") == big)
             self.assertEqual(n.get("/readyz")[0], 200)
             self.assertEqual(n.stop(), 0)

@@ -568,19 +568,13 @@ class Daemon(unittest.TestCase):
         try:
             write(f"{self.src}/p.json", profile(1))
             self.start(env={"SECCOMPD_TEST_TIME_SCALE": "0.05"})
-            # A foreign file fills the disk, in a directory seccompd does not manage (so not watched):
-            # its coming and going is no event the daemon sees, only the retry can notice.
-            os.mkdir(f"{self.root}/other")
-            with open(f"{self.root}/other/filler", "wb") as f:
-                try:
-                    f.write(b"x" * (1 << 20))
-                except OSError:
-                    pass
+            # A foreign file fills the disk where no watch sees it come and go: only the retry can notice.
+            filler = harness.fill_disk(f"{self.root}/other")
             big = profile(1, 1) + " " * 20000
             write(f"{self.src}/p.json", big)
             self.daemon.wait_status(lambda st: "1 failed" in st)
             self.assertEqual(read(f"{self.root}/p.json"), profile(1))  # the last good one stays
-            os.unlink(f"{self.root}/other/filler")
+            os.unlink(filler)
             self.daemon.until(lambda: read(f"{self.root}/p.json") == big)
             self.assertIn("trying again to install what failed", self.daemon.log_text())
             self.assertEqual(self.daemon.stop(), 0)
