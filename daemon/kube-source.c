@@ -19,6 +19,17 @@
 #define EVENTS_REMEMBERED  512
 #define EVENT_PROBLEMS_MAX 1024
 
+/* What one object, one tenant namespace and the whole store may hold, so that memory is bounded by
+ * design (issue 12, finding 4: 6 ConfigMaps of 60,000 empty keys, or 30 of 1 MiB, once pushed the
+ * daemon past its 64 Mi limit). The API server bounds an object's values (1 MiB), not its keys; a
+ * tenant is bounded in count and bytes so that it cannot crowd out the admins' profiles; the store's
+ * count bounds the entries kept (hashes and names, about 300 bytes each). An object over a bound is
+ * refused whole, and its last accepted version stays. */
+#define OBJECT_PROFILES_MAX 256
+#define TENANT_PROFILES_MAX 512
+#define TENANT_BYTES_MAX    (8 * 1024 * 1024)
+#define STORE_PROFILES_MAX  32768
+
 typedef struct KubeProfile {
         char *key, *path, *origin;
         uint8_t hash[SHA256_DIGEST_SIZE];
@@ -36,6 +47,7 @@ typedef struct KubeObject {
         bool seen;             /* during a list */
         KubeProfile *profiles; /* a conflict on the whole object leaves none */
         size_t n;
+        size_t bytes; /* the profiles' length, for the tenant's bound */
 } KubeObject;
 
 typedef struct Entry {
@@ -51,6 +63,7 @@ struct KubeSource {
         size_t n_reflectors;
         KubeObject **objects; /* sorted by uid */
         size_t n_objects;
+        size_t n_profiles;   /* over all objects, for STORE_PROFILES_MAX */
         DesiredProfile *set; /* the last desired set, and where each entry came from */
         Entry *entries;
         size_t n_set;
@@ -182,21 +195,75 @@ static int profile_read(KubeSource *s, const KubeProfile *old, size_t n_old, Obj
 
 /* The object's keys, decoded by the rules both sources share (lib/sync/object.h); what it refuses is
  * logged here, once per version. */
+/* Why an object with n profiles of these bytes may not be held, or NULL; old is the version it
+ * replaces. */
+static const char *over_bound(const KubeSource *s, const KubeObject *o, const KubeObject *old, size_t n,
+                              size_t bytes, bool tenant, char *buf, size_t size)
+{
+        if (n > OBJECT_PROFILES_MAX) {
+                (void) snprintf(buf, size, "it has %zu keys; at most %d profiles are read from one object",
+                                n, OBJECT_PROFILES_MAX);
+                return buf;
+        }
+        if (s->n_profiles - (old ? old->n : 0) + n > STORE_PROFILES_MAX) {
+                (void) snprintf(buf, size, "seccompd holds at most %d profiles in all", STORE_PROFILES_MAX);
+                return buf;
+        }
+        if (!tenant)
+                return NULL;
+        size_t in_ns = n, ns_bytes = bytes;
+        for (size_t i = 0; i < s->n_objects; i++)
+                if (s->objects[i] != old && strcmp(s->objects[i]->namespace, o->namespace) == 0) {
+                        in_ns += s->objects[i]->n;
+                        ns_bytes += s->objects[i]->bytes;
+                }
+        if (in_ns > TENANT_PROFILES_MAX || ns_bytes > TENANT_BYTES_MAX) {
+                (void) snprintf(
+                        buf, size,
+                        "tenant namespace %s would hold %zu profiles of %zu bytes; a tenant holds at "
+                        "most %d profiles and %d MiB",
+                        o->namespace, in_ns, ns_bytes, TENANT_PROFILES_MAX, TENANT_BYTES_MAX >> 20);
+                return buf;
+        }
+        return NULL;
+}
+
+/* -E2BIG: the object is over a bound (logged); nothing of it is read. */
 static int object_read_profiles(KubeSource *s, KubeObject *o, const KubeObject *old, json_t *obj)
 {
         _cleanup_(object_description_clear) ObjectDescription d = {};
         _cleanup_(object_profiles_clear) ObjectProfiles decoded = {};
         const ObjectDecodeOptions options = {.tenants = s->o.tenants, .n_tenants = s->o.n_tenants};
+        char why[512];
         int r = object_description_from_json(obj, o->kind, &d);
-        if (r >= 0)
-                r = object_decode(&d, &options, &decoded);
         if (r < 0)
                 return r;
+        /* Counted before decoding: 60,000 keys would be 60,000 paths and origins first. */
+        size_t keys = 0;
+        for (size_t f = 0; f < _OBJECT_FIELD_MAX; f++)
+                keys += d.fields[f].n;
+        if (keys > OBJECT_PROFILES_MAX && over_bound(s, o, old, keys, 0, false, why, sizeof(why))) {
+                log_profile(LOG_ERR, NULL, NULL, "%s %s/%s: refused: %s; %s", o->kind, o->namespace, o->name,
+                            why, old && old->n ? "its last accepted version stays" : "none of it is used");
+                return -E2BIG;
+        }
+        r = object_decode(&d, &options, &decoded);
+        if (r < 0)
+                return r;
+        size_t bytes = 0;
+        for (size_t i = 0; i < decoded.n; i++)
+                bytes += decoded.profiles[i].len;
+        if (over_bound(s, o, old, decoded.n, bytes, decoded.tenant, why, sizeof(why))) {
+                log_profile(LOG_ERR, NULL, NULL, "%s %s/%s: refused: %s; %s", o->kind, o->namespace, o->name,
+                            why, old && old->n ? "its last accepted version stays" : "none of it is used");
+                return -E2BIG;
+        }
         for (size_t i = 0; i < decoded.n_refusals; i++) {
                 const ObjectRefusal *x = decoded.refusals + i;
                 log_profile(LOG_ERR, x->path, NULL, "%s; %s", x->message,
                             x->whole_object ? "no profile of it is used" : "not used");
         }
+        o->bytes = bytes;
         o->profiles = calloc(MAX(decoded.n, (size_t) 1), sizeof(KubeProfile));
         if (!o->profiles)
                 return -ENOMEM;
@@ -242,8 +309,19 @@ static void object_upsert(KubeSource *s, KubeReflector *owner, json_t *obj)
         o->owner = owner;
         o->seen = true;
 
-        if (object_read_profiles(s, o, old, obj) < 0)
+        int r = object_read_profiles(s, o, old, obj);
+        if (r == -E2BIG && old) {
+                /* The last accepted version stays, under this resourceVersion: a relist does not read
+                 * the refused one again. */
+                free(old->rv);
+                old->rv = TAKE_PTR(o->rv);
+                old->seen = true;
+                object_free(o);
+                return;
+        }
+        if (r < 0 && r != -E2BIG)
                 goto oom;
+        size_t replaced = old ? old->n : 0;
         if (old) {
                 object_free(old);
                 s->objects[at] = o;
@@ -256,6 +334,7 @@ static void object_upsert(KubeSource *s, KubeReflector *owner, json_t *obj)
                 s->objects[at] = o;
                 s->n_objects++;
         }
+        s->n_profiles = s->n_profiles - replaced + o->n;
         return;
 oom:
         object_free(o);
@@ -266,6 +345,7 @@ oom:
 
 static void object_remove_at(KubeSource *s, size_t at)
 {
+        s->n_profiles -= s->objects[at]->n;
         object_free(s->objects[at]);
         memmove(s->objects + at, s->objects + at + 1, (s->n_objects - at - 1) * sizeof(KubeObject *));
         s->n_objects--;

@@ -30,7 +30,7 @@ struct Manager {
         VerdictCache *cache;
         Source *source;
         Drift *drift; /* NULL with --once */
-        sd_event_source *resync, *grace_timer, *retry_timer;
+        sd_event_source *resync, *grace_timer, *retry_timer, *trim_timer;
         unsigned failing_syncs; /* consecutive syncs that could not install everything */
         size_t failed;          /* profiles the last sync could not install */
         char *failure;          /* the first of them, for /readyz */
@@ -238,11 +238,32 @@ static void report(Manager *m, const SourceDesired *d, const SyncResult *res)
         }
 }
 
+/* A sync that read many profiles, or a list page parsed whole, leaves free chunks all over the heap,
+ * not only at its top: hand their pages back once the loop is idle for a moment, so that steady memory
+ * is what the daemon holds, not the peak of a burst (a tenant's 60,000-key ConfigMap, say). */
+#define TRIM_IDLE_USEC (200 * 1000ULL)
+
+static int on_trim_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        (void) malloc_trim(0);
+        return 0;
+}
+
+static void schedule_trim(Manager *m)
+{
+        if (m->trim_timer) {
+                (void) sd_event_source_set_time_relative(m->trim_timer, TRIM_IDLE_USEC);
+                (void) sd_event_source_set_enabled(m->trim_timer, SD_EVENT_ONESHOT);
+                return;
+        }
+        (void) sd_event_add_time_relative(m->event, &m->trim_timer, CLOCK_MONOTONIC, TRIM_IDLE_USEC, 0,
+                                          on_trim_timer, m);
+}
+
 int manager_sync(Manager *m)
 {
         _cleanup_(sync_result_clear) SyncResult res = {};
         SourceDesired d = {};
-        size_t n_fresh = 0;
         bool full = m->need_full;
         int r;
 
@@ -256,8 +277,6 @@ int manager_sync(Manager *m)
                         (void) sd_event_exit(m->event, m->last_status);
                 return log_error_errno(r, "cannot read the source");
         }
-        for (size_t i = 0; i < d.n; i++)
-                n_fresh += d.set[i].bytes != NULL;
 
         r = sync_apply(m->root, d.set, d.n, d.complete, now_usec(CLOCK_MONOTONIC), m->o.delete_grace_usec,
                        &res);
@@ -281,11 +300,7 @@ int manager_sync(Manager *m)
                 drift_after_sync(m->drift, &res, now_usec(CLOCK_MONOTONIC));
         source_after_sync(m->source, &res);
         report(m, &d, &res);
-
-        /* A sync that read many profiles leaves free chunks all over the heap, not only at its top
-         * (the Kubernetes source parses whole list pages): hand their pages back. */
-        if (n_fresh > 16)
-                (void) malloc_trim(0);
+        schedule_trim(m);
         return 0;
 }
 
@@ -614,6 +629,7 @@ Manager *manager_free(Manager *m)
         m->resync = sd_event_source_disable_unref(m->resync);
         m->grace_timer = sd_event_source_disable_unref(m->grace_timer);
         m->retry_timer = sd_event_source_disable_unref(m->retry_timer);
+        m->trim_timer = sd_event_source_disable_unref(m->trim_timer);
         free(m->failure);
         m->drift = drift_free(m->drift);
         sd_event_unref(m->event);

@@ -127,9 +127,11 @@ class Daemon:
     dir they go in a private directory that close() removes. timeout is the default deadline, in
     seconds, of every wait."""
 
-    def __init__(self, args, *, verb="run", env=None, dir=None, timeout=30, seccompd=None, expect_confined=True):
+    def __init__(self, args, *, verb="run", env=None, dir=None, timeout=30, seccompd=None, expect_confined=True,
+                 wrap=None):
         """expect_confined: ready() checks that seccompd run confined itself (benchmarks may run an
-        older binary that does not)."""
+        older binary that does not). wrap: a command that execs seccompd as its last arguments (to put
+        it in a cgroup first, say)."""
         self.timeout = timeout
         self.expect_confined = expect_confined
         self.verb, self.args = verb, list(args)
@@ -149,7 +151,7 @@ class Daemon:
                 e[k] = v
         with open(self.log_path, "wb") as log:
             self.started = time.monotonic()
-            self.proc = subprocess.Popen([seccompd or os.environ["SECCOMPD"], verb, *args], env=e,
+            self.proc = subprocess.Popen([*(wrap or []), seccompd or os.environ["SECCOMPD"], verb, *args], env=e,
                                          stdout=subprocess.DEVNULL, stderr=log)
         self.pidfd = os.pidfd_open(self.proc.pid)  # readable once the process has exited
         self._poll = select.poll()
