@@ -284,7 +284,7 @@ static int list_names(DirSource *s, int dfd, bool scoped, const char ***ret_name
 
 /* Reads the source into s->in: unchanged files from the cache, others from disk. Rebuilds s->files.
  * A directory that cannot be read makes the set incomplete, which removes nothing. */
-static int read_source(DirSource *s, bool full, bool *ret_complete)
+static int read_source(DirSource *s, bool full, bool *ret_complete, bool *ret_settled)
 {
         _cleanup_close_ int dfd = open(s->o.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         _cleanup_free_ const char **names = NULL;
@@ -303,7 +303,7 @@ static int read_source(DirSource *s, bool full, bool *ret_complete)
         if (r < 0) {
                 log_profile(LOG_ERR, NULL, s->o.path,
                             "cannot read the source directory: %s; nothing is removed", strerror(-r));
-                *ret_complete = false;
+                *ret_complete = *ret_settled = false;
                 s->need_full = true;
                 return 0;
         }
@@ -354,6 +354,7 @@ static int read_source(DirSource *s, bool full, bool *ret_complete)
                 free(s->dirty[k]);
         s->n_dirty = 0;
         *ret_complete = s->in.fresh.complete;
+        *ret_settled = !s->in.fresh.unreadable;
         /* What could not be read is not cached: only a full sync keeps seeing it, and so keeps from
          * deleting what it provided. */
         s->need_full = !s->in.fresh.complete || r < 0;
@@ -363,12 +364,12 @@ static int read_source(DirSource *s, bool full, bool *ret_complete)
 static int dir_desired(Source *source, bool full, SourceDesired *ret)
 {
         DirSource *s = (DirSource *) source;
-        bool complete = true;
+        bool complete = true, settled = true;
         input_clear(&s->in);
-        int r = read_source(s, full, &complete);
+        int r = read_source(s, full, &complete, &settled);
         if (r < 0)
                 return r;
-        *ret = (SourceDesired){.set = s->in.set, .n = s->in.n, .complete = complete};
+        *ret = (SourceDesired){.set = s->in.set, .n = s->in.n, .complete = complete, .settled = settled};
         return 0;
 }
 

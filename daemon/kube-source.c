@@ -605,7 +605,7 @@ static int kube_desired(Source *source, bool full, SourceDesired *ret)
         bool complete = true;
         for (size_t i = 0; i < s->n_reflectors; i++)
                 complete = complete && kube_reflector_synced(s->reflectors[i]);
-        *ret = (SourceDesired){.set = s->set, .n = n, .complete = complete};
+        *ret = (SourceDesired){.set = s->set, .n = n, .complete = complete, .settled = complete};
         return 0;
 }
 

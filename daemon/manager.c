@@ -182,8 +182,9 @@ static void report_metrics(Manager *m, const SyncResult *res, bool complete)
                                        (double) (now_usec(CLOCK_MONOTONIC) - m->changed_since) / 1e6);
 }
 
-/* STATUS=, READY=1 (once every source was read in full and every valid profile is on disk: rejected
- * and conflicting profiles do not hold a node back), metrics, the node, --once, the grace timer. */
+/* STATUS=, READY=1 (once every source was read, whatever it held, and every valid profile is on disk:
+ * rejected and conflicting profiles, and manifests refused whole, do not hold a node back), metrics,
+ * the node, --once, the grace timer. */
 static void report_failures(Manager *m, const SyncResult *res)
 {
         m->failed = res->failed;
@@ -214,7 +215,7 @@ static void report(Manager *m, const SourceDesired *d, const SyncResult *res)
                           "pending deletion",
                           m->syncs, res->installed, res->rejected, res->conflicts, res->failed,
                           res->pending_deletes);
-        if (!m->ready && d->complete && res->failed == 0) {
+        if (!m->ready && d->settled && res->failed == 0) {
                 m->ready = true;
                 (void) sd_notify(false, "READY=1");
                 log_info("first full sync done: %zu profiles installed under %s", res->installed,

@@ -21,6 +21,8 @@ typedef struct SourceDesired {
         const DesiredProfile *set; /* borrowed: valid until after_sync() */
         size_t n;
         bool complete; /* every part was read: what is absent was removed, and may be deleted */
+        bool settled;  /* every part was read, whatever it held (a manifest refused whole is read):
+                          with nothing failing, the node is ready */
 } SourceDesired;
 
 typedef struct SourceOps {

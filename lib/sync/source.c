@@ -384,6 +384,7 @@ int source_read_entry(int dfd, const char *path, const char *name, SourceSet *s)
          * key → ..data/key, ..data → ..TIMESTAMP). */
         if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
                 s->complete = false;
+                s->unreadable = true;
                 return source_error(s, "%s/%s: %m", path, name);
         }
         if (!S_ISLNK(st.st_mode) && !S_ISREG(st.st_mode))
@@ -407,6 +408,7 @@ int source_read_entry(int dfd, const char *path, const char *name, SourceSet *s)
                 k = fd;
         if (k < 0) {
                 s->complete = false;
+                s->unreadable = true;
                 return source_error(s, "%s/%s: cannot read: %s", path, name, strerror(-k));
         }
         if (json) {

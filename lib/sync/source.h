@@ -30,7 +30,9 @@ typedef struct SourceSet {
         size_t n;
         char **errors; /* objects or keys that could not be read: named, for the log */
         size_t n_errors;
-        bool complete; /* false when something could not be read: nothing may be deleted */
+        bool complete;   /* false when something could not be read: nothing may be deleted */
+        bool unreadable; /* a file could not be read at all (not: read and refused, which is the
+                            file's own problem): the source is not settled, the node not ready */
 } SourceSet;
 
 void source_set_clear(SourceSet *s);

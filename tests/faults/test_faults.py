@@ -330,6 +330,52 @@ def hostile_tenant(c):
         os.rmdir(cg)
 
 
+@row("7: YAML alias bomb (1.1 MiB, keys aliasing a 1 MiB string)", "refused by name, the rest installed, bounded")
+def alias_bomb(c):
+    write(f"{c.src}/kept.json", profile(1))
+    big = "x" * (1 << 20)
+    keys = "\n".join(f"  k{i}.json: *big" for i in range(5000))
+    write(f"{c.src}/bomb.yaml", f'apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: bomb, labels: '
+          f'{{seccompd.io/profile: "true"}}}}\nx: &big "{big}"\ndata:\n{keys}\n')
+    d = c.dir_daemon()
+    d.ready()
+    assert read(f"{c.root}/kept.json") == profile(1)
+    assert read(f"{c.root}/k0.json") is None
+    c.one_line(d.log_text(), r"bomb\.yaml:\d+:\d+: .*alias", most=2)
+    c.recovers_dir(d)
+    c.untouched()
+    return "ok, " + c.bounded(d)
+
+
+@row("8: YAML flow nesting 80,000 deep", "refused while parsing, by name, the rest installed")
+def deep_yaml(c):
+    write(f"{c.src}/kept.json", profile(1))
+    write(f"{c.src}/deep.yaml", "a: " + "[" * 80000 + "]" * 80000 + "\n")
+    d = c.dir_daemon()
+    d.ready()
+    assert read(f"{c.root}/kept.json") == profile(1)
+    c.one_line(d.log_text(), r"deep\.yaml:\d+:\d+:", most=2)
+    c.recovers_dir(d)
+    c.untouched()
+
+
+@row("9: source links that leave the directory in two hops", "outside file never read or installed")
+def two_hops(c):
+    outside = f"{c.tmp}/outside"
+    os.makedirs(outside)
+    write(f"{outside}/secret.json", profile(7))
+    os.symlink(f"{outside}/secret.json", f"{c.src}/.hop")
+    os.symlink(".hop", f"{c.src}/a.json")
+    os.symlink(outside, f"{c.src}/.dirhop")
+    os.symlink(".dirhop/secret.json", f"{c.src}/x.json")
+    write(f"{c.src}/kept.json", profile(1))
+    p = c.once()
+    assert read(f"{c.root}/a.json") is None and read(f"{c.root}/x.json") is None, "a file outside was installed"
+    assert read(f"{c.root}/kept.json") == profile(1)
+    c.one_line(p.stderr, r"a\.json", most=2)
+    c.untouched()
+
+
 # ---------------------------------------------------------------- around the findings
 
 @row("API server restart under load", "lost, recovery, nothing removed", kube=True)
