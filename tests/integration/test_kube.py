@@ -382,6 +382,34 @@ class Reporting(KubeCase):
         self.assertEqual(read(f"{root}/z.json"), profile(3))
 
 
+class TenantProblems(KubeCase):
+    """Finding 3a: one tenant's broken object is that object's problem, never the node's. It is
+    reported (an Event on it, the log, a metric), and the node still becomes ready: READY=1, /readyz
+    200, its startup taint removed."""
+
+    def node_gated(self):
+        self.srv.apply({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1"},
+                        "spec": {"taints": [{"key": STARTUP_TAINT, "effect": "NoSchedule"}]}})
+        n = self.node(extra=("--tenant-namespace", "team-a", "--remove-startup-taint", STARTUP_TAINT))
+        n.ready()
+        status, body = n.get("/readyz")
+        self.assertEqual(status, 200, body)
+        self.srv.wait_for_request(lambda r: not self.srv.get("Node", None, "node-1")["spec"].get("taints"),
+                                  timeout=30)
+        return n
+
+    def test_directory_component_longer_than_name_max(self):
+        """A component over 255 characters passed the path rules and failed at mkdir (ENAMETOOLONG)
+        on every sync: SYNC_FAILED, so the node never became ready."""
+        self.apply(configmap("good", {"ok.json": profile(1)}, namespace="team-a"))
+        self.apply(configmap("long", {"x.json": profile(2)}, namespace="team-a",
+                             annotations={"seccompd.io/directory": "d" * 300}))
+        n = self.node_gated()
+        self.assertEqual(n.file("team-a/ok.json"), profile(1))
+        self.assertTrue(n.wait_log(r"ConfigMap team-a/long: annotation seccompd.io/directory .*longer than 255"),
+                        n.log_tail())
+
+
 class Faults(KubeCase):
     """Each fault: the daemon converges (a later change arrives on disk), nothing installed is lost,
     and the number of requests it took stays small."""

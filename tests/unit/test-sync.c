@@ -580,6 +580,18 @@ static void test_names(void **state)
         assert_non_null(profile_directory_invalid("./a"));
         assert_non_null(profile_directory_invalid("..seccompd-x"));
         assert_non_null(profile_directory_invalid("a b"));
+        /* A component no file system takes (NAME_MAX) is refused with the object, not met at mkdir. */
+        char component[300];
+        memset(component, 'd', sizeof(component) - 1);
+        component[255] = 0;
+        assert_null(profile_directory_invalid(component));
+        component[255] = 'd';
+        component[256] = 0;
+        assert_non_null(profile_directory_invalid(component));
+        assert_non_null(strstr(profile_directory_invalid(component), "255"));
+        char long_target[320];
+        snprintf(long_target, sizeof(long_target), "team/%s/x.json", component);
+        assert_non_null(profile_target_path_invalid(long_target));
         assert_null(profile_target_path_invalid("a.json"));
         assert_null(profile_target_path_invalid("team/x/b.json"));
         assert_non_null(profile_target_path_invalid("../victim/x.json"));
