@@ -409,6 +409,20 @@ class TenantProblems(KubeCase):
         self.assertTrue(n.wait_log(r"ConfigMap team-a/long: annotation seccompd.io/directory .*longer than 255"),
                         n.log_tail())
 
+    def test_directory_through_a_profile_file(self):
+        """The directory annotation "a.json" where a.json is already a profile: the directory would
+        have to be that file. A conflict naming what stands in the way (the log blamed a symlink that
+        does not exist)."""
+        self.apply(configmap("a", {"a.json": profile(1)}, namespace="team-a"))
+        self.apply(configmap("b", {"x.json": profile(2)}, namespace="team-a",
+                             annotations={"seccompd.io/directory": "a.json"}))
+        n = self.node_gated()
+        self.assertEqual(n.file("team-a/a.json"), profile(1))
+        line = next(line for line in n.log_lines() if line.get("path") == "team-a/a.json/x.json")
+        self.assertIn("team-a/a.json is a profile file seccompd installed", line["msg"])
+        self.assertNotIn("symlink", line["msg"])
+        n.until(lambda: 'seccompd_profiles{state="conflict"} 1' in n.get("/metrics")[1])
+
 
 class Faults(KubeCase):
     """Each fault: the daemon converges (a later change arrives on disk), nothing installed is lost,
