@@ -81,6 +81,24 @@ class Node(Daemon):
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode()
 
+    def metric(self, name, labels=""):
+        """The value of one sample of /metrics, None when it is not there."""
+        want = f"{name}{{{labels}}}" if labels else name
+        for line in self.get("/metrics")[1].splitlines():
+            if line.split(" ")[0] == want:
+                return float(line.split(" ")[1])
+        return None
+
+    def until_events_settled(self, timeout=None):
+        """Until no Event POST is in flight or waiting: what the server counted then is all there will
+        be. A POST ending makes no sync, so each look waits for one that SIGHUP asks for (which posts
+        nothing: every Event is wanted once per version), never on a sleep."""
+        deadline = self._deadline(timeout)
+        while not (self.metric("seccompd_kube_events_in_flight") == 0
+                   and self.metric("seccompd_kube_events_waiting") == 0):
+            self.proc.send_signal(signal.SIGHUP)
+            self.next_sync(max(deadline - time.monotonic(), 0.001))
+
 
 class KubeCase(unittest.TestCase):
     def setUp(self):
@@ -114,9 +132,13 @@ class KubeCase(unittest.TestCase):
     def apply(self, obj):
         return self.kubectl("apply", "--validate=false", "-f", "-", input=json.dumps(obj))
 
-    def events(self, reason):
-        out = self.kubectl("get", "events", "-n", "default", "-o", "json").stdout
+    def events(self, reason, namespace="default"):
+        out = self.kubectl("get", "events", "-n", namespace, "-o", "json").stdout
         return [e for e in json.loads(out)["items"] if e.get("reason") == reason]
+
+    def created_events(self):
+        """Events the server created (201): each name once; another node's, or a repeat, gets 409."""
+        return self.srv.count(method="POST", resource="events", status=201)
 
 
 class Lifecycle(KubeCase):
@@ -421,7 +443,66 @@ class TenantProblems(KubeCase):
         line = next(line for line in n.log_lines() if line.get("path") == "team-a/a.json/x.json")
         self.assertIn("team-a/a.json is a profile file seccompd installed", line["msg"])
         self.assertNotIn("symlink", line["msg"])
-        n.until(lambda: 'seccompd_profiles{state="conflict"} 1' in n.get("/metrics")[1])
+        n.until(lambda: n.metric("seccompd_profiles", 'state="conflict"') == 1)
+        self.srv.wait_for_request(lambda r: self.created_events() >= 1, timeout=30)
+        (event,) = self.events("ProfileConflict", namespace="team-a")
+        self.assertEqual(event["involvedObject"]["name"], "b")
+        self.assertIn("team-a/a.json is a profile file seccompd installed", event["message"])
+
+
+BAD = '{"defaultAction": "SCMP_ACT_NOPE"}'
+
+
+class EventDelivery(KubeCase):
+    """Events are wanted once per version of what they are about, kept until the server has them, and
+    paced: whatever the cluster holds, the POSTs in flight and the log stay bounded."""
+
+    def test_failed_posts_are_retried(self):
+        """Finding 16: an Event was remembered as sent before its POST succeeded, so one that met a
+        5xx, a reset or a hung connection was lost for good."""
+        for i in range(100):
+            self.srv.apply(configmap(f"bad-{i:03}", {f"p{i:03}.json": BAD}))
+        for kind, kw in (("status", dict(code=500)), ("status", dict(code=503)),
+                         ("status", dict(code=429, retry_after=1)), ("reset", {}), ("hang", {})):
+            self.srv.fault(kind, times=5, method="POST", resource="events", **kw)
+        n = self.node()
+        n.ready()
+        self.srv.wait_for_request(lambda r: self.created_events() >= 100, timeout=60)
+        self.assertEqual(self.srv.faults, [])  # every fault was met
+        events = self.events("ProfileRejected")
+        self.assertEqual(sorted(e["involvedObject"]["name"] for e in events), [f"bad-{i:03}" for i in range(100)])
+        n.until_events_settled()
+        self.assertEqual(self.created_events(), 100)
+        self.assertEqual(self.srv.count(method="POST", resource="events"), 125)  # none posted twice
+        self.assertEqual(n.metric("seccompd_kube_event_posts_total", 'result="created"'), 100)
+        # (libcurl itself resends a request that met a reset on a reused connection: fewer failures
+        # than faults may reach seccompd.)
+        self.assertGreaterEqual(n.metric("seccompd_kube_event_posts_total", 'result="failed"'), 10)
+        self.assertLessEqual(n.metric("seccompd_kube_event_posts_total", 'result="failed"'), 25)
+        # Said when posting starts failing and when it works again, not once per failure.
+        failing = [line for line in n.log_lines() if line["msg"].startswith("cannot create Event ")]
+        self.assertGreaterEqual(len(failing), 1)
+        self.assertLess(len(failing), 25)
+
+    def test_many_rejected_keys_are_reported_once_and_paced(self):
+        """Finding 5: past 512 rejected keys (a 20 KB ConfigMap) the dedup ring overflowed, so every
+        sync re-posted and re-logged every Event, with no bound on the POSTs in flight."""
+        keys = 600
+        self.srv.apply(configmap("many", {f"k{i:03}.json": BAD for i in range(keys)}))
+        self.srv.apply(configmap("other", {"other.json": profile(1)}))
+        self.srv.fault("slow", times=None, method="POST", resource="events", delay=0.05)
+        n = self.node()
+        n.ready()
+        for version in range(1, 6):  # five syncs that have nothing to do with "many"
+            self.srv.apply(configmap("other", {"other.json": profile(1, version)}))
+            n.until(lambda: n.file("other.json") == profile(1, version))
+        # Each rejection logged once (a sync logs before it reports STATUS=), not once per sync.
+        self.assertEqual(sum("invalid profile not installed" in line["msg"] for line in n.log_lines()), keys)
+        self.assertLessEqual(self.srv.max_in_flight("POST", "events"), 4)
+        # client-go's spam filter: 25 about one object at once, then one per 5 minutes; the rest
+        # wait, counted.
+        self.assertGreater(n.metric("seccompd_kube_events_waiting"), 0)
+        self.assertLessEqual(self.srv.count(method="POST", resource="events"), keys)
 
 
 class Faults(KubeCase):
