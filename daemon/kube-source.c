@@ -18,27 +18,31 @@
 
 #define EVENT_PROBLEMS_MAX 1024
 
-/* What an Event says, and its reason. A profile's version may want one of each (a valid profile in
- * conflict first, installed with warnings once the winner goes). */
+/* What an Event says, and its reason. A profile's version may want one of each of the first three
+ * (a valid profile in conflict first, installed with warnings once the winner goes); a refusal of
+ * the decoder is about a key (ProfileRejected, like an invalid profile) or the whole object. */
 typedef enum ReportKind {
         REPORT_REJECTED,
         REPORT_CONFLICT,
         REPORT_WARNING,
         _REPORT_PROFILE_MAX,
+        REPORT_OBJECT = _REPORT_PROFILE_MAX,
+        _REPORT_KIND_MAX,
 } ReportKind;
 
-static const char *const report_reasons[_REPORT_PROFILE_MAX] = {
+static const char *const report_reasons[_REPORT_KIND_MAX] = {
         [REPORT_REJECTED] = "ProfileRejected",
         [REPORT_CONFLICT] = "ProfileConflict",
         [REPORT_WARNING] = "ProfileWarning",
+        [REPORT_OBJECT] = "ObjectRejected",
 };
 
-/* One Event that a version of a profile wants on the server: wanted
+/* One Event that a version of a profile, or a refusal of an object, wants on the server: wanted
  * (and logged) once per version, and remembered as posted only once the server has it. It lives
  * with what it is about and goes with it, so what is remembered is bounded by the store, not by a
  * ring (one of 512 names overflowed, and then every sync re-posted every Event). */
 typedef struct Report {
-        bool wanted;       /* a sync found it; logged then */
+        bool wanted;       /* a sync (or the decoder) found it; logged then */
         bool posted;       /* the server has it: 2xx, or 409 for the name another node posted */
         bool in_flight;    /* a POST of it is under way */
         char *message;     /* the Event's message, kept while wanted and not posted */
@@ -57,6 +61,15 @@ typedef struct KubeProfile {
         Report reports[_REPORT_PROFILE_MAX];
 } KubeProfile;
 
+/* What the decoder refused in an object, known by the hash of its message. */
+typedef struct KubeRefusal {
+        char *message; /* as logged and posted: names the object, the field and the key */
+        char *path;    /* where the key would have gone, when known */
+        bool whole_object;
+        uint8_t hash[SHA256_DIGEST_SIZE];
+        Report report;
+} KubeRefusal;
+
 typedef struct KubeObject {
         char *uid, *namespace, *name, *created, *rv;
         const char *kind;      /* "ConfigMap" or "Secret" */
@@ -64,6 +77,8 @@ typedef struct KubeObject {
         bool seen;             /* during a list */
         KubeProfile *profiles; /* a conflict on the whole object leaves none */
         size_t n;
+        KubeRefusal *refusals;
+        size_t n_refusals;
         KubeRateLimit events; /* Events about this object (client-go's spam filter), kept across versions */
 } KubeObject;
 
@@ -120,6 +135,13 @@ static void profile_clear(KubeProfile *p)
                 report_clear(p->reports + i);
 }
 
+static void refusal_clear(KubeRefusal *x)
+{
+        free(x->message);
+        free(x->path);
+        report_clear(&x->report);
+}
+
 static void object_free(KubeObject *o)
 {
         if (!o)
@@ -127,6 +149,9 @@ static void object_free(KubeObject *o)
         for (size_t i = 0; i < o->n; i++)
                 profile_clear(o->profiles + i);
         free(o->profiles);
+        for (size_t i = 0; i < o->n_refusals; i++)
+                refusal_clear(o->refusals + i);
+        free(o->refusals);
         free(o->uid);
         free(o->namespace);
         free(o->name);
@@ -236,8 +261,49 @@ static int profile_read(KubeSource *s, const KubeProfile *old, size_t n_old, Obj
         return 1;
 }
 
+/* What the decoder refused, each an Event on the object (the admin cannot read this node's log) and
+ * a log line, both once: a refusal the object's last version had already carries over. */
+static int object_read_refusals(KubeObject *o, const KubeObject *old, const ObjectProfiles *decoded)
+{
+        o->refusals = calloc(MAX(decoded->n_refusals, (size_t) 1), sizeof(KubeRefusal));
+        if (!o->refusals)
+                return -ENOMEM;
+        for (size_t i = 0; i < decoded->n_refusals; i++) {
+                const ObjectRefusal *x = decoded->refusals + i;
+                KubeRefusal *k = o->refusals + o->n_refusals;
+                if (asprintf(&k->message, "%s; %s", x->message,
+                             x->whole_object ? "no profile of it is used" : "not used") < 0) {
+                        k->message = NULL;
+                        return -ENOMEM;
+                }
+                o->n_refusals++;
+                if (x->path && !(k->path = strdup(x->path)))
+                        return -ENOMEM;
+                k->whole_object = x->whole_object;
+                Sha256 h;
+                sha256_init(&h);
+                sha256_update(&h, k->message, strlen(k->message));
+                sha256_final(&h, k->hash);
+
+                const KubeRefusal *before = NULL;
+                for (size_t j = 0; old && j < old->n_refusals && !before; j++)
+                        if (memcmp(old->refusals[j].hash, k->hash, sizeof(k->hash)) == 0)
+                                before = old->refusals + j;
+                if (before) {
+                        if (report_copy(&k->report, &before->report) < 0)
+                                return -ENOMEM;
+                        continue;
+                }
+                log_profile(LOG_ERR, k->path, NULL, "%s", k->message);
+                if (!(k->report.message = strdup(k->message)))
+                        return -ENOMEM;
+                k->report.wanted = true;
+        }
+        return 0;
+}
+
 /* The object's keys, decoded by the rules both sources share (lib/sync/object.h); what it refuses is
- * logged here, once per version. */
+ * logged and reported here, once per version. */
 static int object_read_profiles(KubeSource *s, KubeObject *o, const KubeObject *old, json_t *obj)
 {
         _cleanup_(object_description_clear) ObjectDescription d = {};
@@ -246,13 +312,10 @@ static int object_read_profiles(KubeSource *s, KubeObject *o, const KubeObject *
         int r = object_description_from_json(obj, o->kind, &d);
         if (r >= 0)
                 r = object_decode(&d, &options, &decoded);
+        if (r >= 0)
+                r = object_read_refusals(o, old, &decoded);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < decoded.n_refusals; i++) {
-                const ObjectRefusal *x = decoded.refusals + i;
-                log_profile(LOG_ERR, x->path, NULL, "%s; %s", x->message,
-                            x->whole_object ? "no profile of it is used" : "not used");
-        }
         o->profiles = calloc(MAX(decoded.n, (size_t) 1), sizeof(KubeProfile));
         if (!o->profiles)
                 return -ENOMEM;
@@ -632,7 +695,7 @@ static void metric_set(KubeSource *s, const char *name, double v)
  * changed or gone meanwhile). */
 typedef struct Posting {
         KubeSource *source; /* borrowed */
-        char *uid, *key;
+        char *uid, *key;    /* key NULL: a refusal of the object, known by its hash */
         ReportKind kind;
         uint8_t hash[SHA256_DIGEST_SIZE];
         char *name, *namespace;
@@ -657,6 +720,12 @@ static Report *report_find(KubeSource *s, const Posting *p)
         if (!found)
                 return NULL;
         KubeObject *o = s->objects[at];
+        if (!p->key) {
+                for (size_t i = 0; i < o->n_refusals; i++)
+                        if (memcmp(o->refusals[i].hash, p->hash, sizeof(p->hash)) == 0)
+                                return &o->refusals[i].report;
+                return NULL;
+        }
         for (size_t i = 0; i < o->n; i++)
                 if (strcmp(o->profiles[i].key, p->key) == 0 &&
                     memcmp(o->profiles[i].hash, p->hash, sizeof(p->hash)) == 0)
@@ -753,7 +822,7 @@ static int event_post(KubeSource *s, const KubeObject *o, ReportKind kind, const
         }
         *p = (Posting){.source = s, .kind = kind};
         memcpy(p->hash, hash, sizeof(p->hash));
-        if (!(p->uid = strdup(o->uid)) || !(p->key = strdup(key)) || !(p->name = strdup(name)) ||
+        if (!(p->uid = strdup(o->uid)) || (key && !(p->key = strdup(key))) || !(p->name = strdup(name)) ||
             !(p->namespace = strdup(o->namespace))) {
                 posting_free(p);
                 return -ENOMEM;
@@ -823,6 +892,11 @@ static void events_dispatch(KubeSource *s)
 
         for (size_t i = 0; i < s->n_objects; i++) {
                 KubeObject *o = s->objects[i];
+                for (size_t k = 0; k < o->n_refusals; k++) {
+                        KubeRefusal *x = o->refusals + k;
+                        event_consider(s, o, &x->report, x->whole_object ? REPORT_OBJECT : REPORT_REJECTED,
+                                       NULL, x->hash, now, &wake, &waiting);
+                }
                 for (size_t k = 0; k < o->n; k++) {
                         KubeProfile *p = o->profiles + k;
                         for (size_t kind = 0; kind < _REPORT_PROFILE_MAX; kind++)
@@ -913,6 +987,10 @@ static void kube_after_sync(Source *source, const SyncResult *res)
                 free(p->bytes);
                 p->bytes = NULL;
         }
+        size_t refusals = 0;
+        for (size_t i = 0; i < s->n_objects; i++)
+                refusals += s->objects[i]->n_refusals;
+        metric_set(s, "seccompd_kube_refusals", (double) refusals);
         events_kick(s);
 }
 

@@ -278,6 +278,10 @@ static void declare_metrics(Metrics *m)
                                "Watches reopened from the last resourceVersion after a clean end", NULL, 0);
         (void) metrics_declare(m, "seccompd_kube_auth_refused", METRIC_GAUGE,
                                "Watched resources currently refused with 401 or 403", NULL, 0);
+        (void) metrics_declare(m, "seccompd_kube_refusals", METRIC_GAUGE,
+                               "Keys and objects of the store the decoder refuses (names, encodings, "
+                               "directory annotations), each reported as an Event on its object",
+                               NULL, 0);
         (void) metrics_declare(m, "seccompd_kube_event_posts_total", METRIC_COUNTER,
                                "Event POSTs by result: created, exists (409: another node posted the same "
                                "name), failed (retried with backoff)",

@@ -430,6 +430,11 @@ class TenantProblems(KubeCase):
         self.assertEqual(n.file("team-a/ok.json"), profile(1))
         self.assertTrue(n.wait_log(r"ConfigMap team-a/long: annotation seccompd.io/directory .*longer than 255"),
                         n.log_tail())
+        self.srv.wait_for_request(lambda r: self.created_events() >= 1, timeout=30)
+        (event,) = self.events("ObjectRejected", namespace="team-a")
+        self.assertEqual(event["involvedObject"]["name"], "long")
+        self.assertIn("longer than 255", event["message"])
+        self.assertEqual(n.metric("seccompd_kube_refusals"), 1)
 
     def test_directory_through_a_profile_file(self):
         """The directory annotation "a.json" where a.json is already a profile: the directory would
@@ -503,6 +508,33 @@ class EventDelivery(KubeCase):
         # wait, counted.
         self.assertGreater(n.metric("seccompd_kube_events_waiting"), 0)
         self.assertLessEqual(self.srv.count(method="POST", resource="events"), keys)
+
+    def test_refusals_are_events(self):
+        """Finding 17: what the decoder refuses (a directory annotation like "../up", a key that is not
+        a profile's name) was only logged, and the admin has no access to the node's log."""
+        self.apply(configmap("up", {"a.json": profile(1)}, annotations={"seccompd.io/directory": "../up"}))
+        self.apply(configmap("keys", {"ok.json": profile(2), "notes.yaml": "hello"}))
+        n = self.node()
+        n.ready()
+        self.assertEqual(n.file("ok.json"), profile(2))
+        self.srv.wait_for_request(lambda r: self.created_events() >= 2, timeout=30)
+        (whole,) = self.events("ObjectRejected")
+        self.assertEqual(whole["involvedObject"]["name"], "up")
+        self.assertIn('annotation seccompd.io/directory "../up"', whole["message"])
+        (key,) = self.events("ProfileRejected")
+        self.assertEqual(key["involvedObject"]["name"], "keys")
+        self.assertIn("data[notes.yaml]", key["message"])
+        self.assertEqual(n.metric("seccompd_kube_refusals"), 2)
+        # A new version of the object with the same refusal: nothing posted or logged again.
+        self.apply(configmap("keys", {"ok.json": profile(2), "two.json": profile(3), "notes.yaml": "hello"}))
+        n.until(lambda: n.file("two.json") == profile(3))
+        n.until_events_settled()
+        self.assertEqual(self.srv.count(method="POST", resource="events"), 2)
+        self.assertEqual(sum("data[notes.yaml]" in line["msg"] for line in n.log_lines()), 1)
+        self.assertEqual(len(self.events("ProfileRejected")), 1)
+        # Fixed: no refusal left.
+        self.apply(configmap("keys", {"ok.json": profile(2), "two.json": profile(3)}))
+        n.until(lambda: n.metric("seccompd_kube_refusals") == 1)
 
 
 class Faults(KubeCase):
