@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 
 #include "kube-source.h"
 #include "kube/client.h"
@@ -14,9 +16,6 @@
 #include "shared/sorted.h"
 #include "sync/object.h"
 
-/* Events already sent (or known to exist): a bounded ring, so a bad profile is reported once per
- * version, not on every sync. The name is deterministic, so other nodes' 409s do the rest. */
-#define EVENTS_REMEMBERED  512
 #define EVENT_PROBLEMS_MAX 1024
 
 /* What one object, one tenant namespace and the whole store may hold, so that memory is bounded by
@@ -30,6 +29,38 @@
 #define TENANT_BYTES_MAX    (8 * 1024 * 1024)
 #define STORE_PROFILES_MAX  32768
 
+/* What an Event says, and its reason. A profile's version may want one of each of the first three
+ * (a valid profile in conflict first, installed with warnings once the winner goes); a refusal of
+ * the decoder is about a key (ProfileRejected, like an invalid profile) or the whole object. */
+typedef enum ReportKind {
+        REPORT_REJECTED,
+        REPORT_CONFLICT,
+        REPORT_WARNING,
+        _REPORT_PROFILE_MAX,
+        REPORT_OBJECT = _REPORT_PROFILE_MAX,
+        _REPORT_KIND_MAX,
+} ReportKind;
+
+static const char *const report_reasons[_REPORT_KIND_MAX] = {
+        [REPORT_REJECTED] = "ProfileRejected",
+        [REPORT_CONFLICT] = "ProfileConflict",
+        [REPORT_WARNING] = "ProfileWarning",
+        [REPORT_OBJECT] = "ObjectRejected",
+};
+
+/* One Event that a version of a profile, or a refusal of an object, wants on the server: wanted
+ * (and logged) once per version, and remembered as posted only once the server has it. It lives
+ * with what it is about and goes with it, so what is remembered is bounded by the store, not by a
+ * ring (one of 512 names overflowed, and then every sync re-posted every Event). */
+typedef struct Report {
+        bool wanted;       /* a sync (or the decoder) found it; logged then */
+        bool posted;       /* the server has it: 2xx, or 409 for the name another node posted */
+        bool in_flight;    /* a POST of it is under way */
+        char *message;     /* the Event's message, kept while wanted and not posted */
+        unsigned failures; /* POSTs of it that failed in a row */
+        uint64_t retry_at; /* CLOCK_MONOTONIC usec: not tried again before */
+} Report;
+
 typedef struct KubeProfile {
         char *key, *path, *origin;
         uint8_t hash[SHA256_DIGEST_SIZE];
@@ -38,7 +69,17 @@ typedef struct KubeProfile {
         size_t len;
         char *problems; /* why it is invalid, for the Event; NULL when valid */
         char *warnings; /* what the runtime will make of it, for the Event; NULL without warnings */
+        Report reports[_REPORT_PROFILE_MAX];
 } KubeProfile;
+
+/* What the decoder refused in an object, known by the hash of its message. */
+typedef struct KubeRefusal {
+        char *message; /* as logged and posted: names the object, the field and the key */
+        char *path;    /* where the key would have gone, when known */
+        bool whole_object;
+        uint8_t hash[SHA256_DIGEST_SIZE];
+        Report report;
+} KubeRefusal;
 
 typedef struct KubeObject {
         char *uid, *namespace, *name, *created, *rv;
@@ -48,6 +89,9 @@ typedef struct KubeObject {
         KubeProfile *profiles; /* a conflict on the whole object leaves none */
         size_t n;
         size_t bytes; /* the profiles' length, for the tenant's bound */
+        KubeRefusal *refusals;
+        size_t n_refusals;
+        KubeRateLimit events; /* Events about this object (client-go's spam filter), kept across versions */
 } KubeObject;
 
 typedef struct Entry {
@@ -67,9 +111,30 @@ struct KubeSource {
         DesiredProfile *set; /* the last desired set, and where each entry came from */
         Entry *entries;
         size_t n_set;
-        char *events_sent[EVENTS_REMEMBERED];
-        size_t events_next;
+
+        /* Event POSTs: the store says what is wanted; these pace it. */
+        KubeRateLimit events;      /* all Events */
+        unsigned events_in_flight; /* at most KUBE_EVENTS_IN_FLIGHT_MAX */
+        sd_event_source *events_defer, *events_timer;
+        bool events_failing; /* the last POST failed: said once, and once when it works again */
 };
+
+static void report_clear(Report *r)
+{
+        free(r->message);
+        *r = (Report){};
+}
+
+/* The same version again (an object's new resourceVersion that left it as it was): what became of
+ * its Events carries over, a POST in flight included. */
+static int report_copy(Report *to, const Report *from)
+{
+        *to = *from;
+        to->message = NULL;
+        if (from->message && !(to->message = strdup(from->message)))
+                return -ENOMEM;
+        return 0;
+}
 
 static void profile_clear(KubeProfile *p)
 {
@@ -79,6 +144,15 @@ static void profile_clear(KubeProfile *p)
         free(p->bytes);
         free(p->problems);
         free(p->warnings);
+        for (size_t i = 0; i < _REPORT_PROFILE_MAX; i++)
+                report_clear(p->reports + i);
+}
+
+static void refusal_clear(KubeRefusal *x)
+{
+        free(x->message);
+        free(x->path);
+        report_clear(&x->report);
 }
 
 static void object_free(KubeObject *o)
@@ -88,6 +162,9 @@ static void object_free(KubeObject *o)
         for (size_t i = 0; i < o->n; i++)
                 profile_clear(o->profiles + i);
         free(o->profiles);
+        for (size_t i = 0; i < o->n_refusals; i++)
+                refusal_clear(o->refusals + i);
+        free(o->refusals);
         free(o->uid);
         free(o->namespace);
         free(o->name);
@@ -153,11 +230,15 @@ static int profile_read(KubeSource *s, const KubeProfile *old, size_t n_old, Obj
         sha256_init(&h);
         sha256_update(&h, p.bytes, p.len);
         sha256_final(&h, p.hash);
-        /* The same bytes at the same path as before: the verdict stands, nothing is logged again. */
+        /* The same bytes at the same path as before: the verdict stands, nothing is logged or posted
+         * again. */
         for (size_t i = 0; i < n_old; i++)
                 if (strcmp(old[i].path, p.path) == 0 && memcmp(old[i].hash, p.hash, sizeof(p.hash)) == 0) {
                         p.valid = old[i].valid;
-                        if ((old[i].problems && !(p.problems = strdup(old[i].problems))) ||
+                        r = 0;
+                        for (size_t k = 0; k < _REPORT_PROFILE_MAX && r >= 0; k++)
+                                r = report_copy(p.reports + k, old[i].reports + k);
+                        if (r < 0 || (old[i].problems && !(p.problems = strdup(old[i].problems))) ||
                             (old[i].warnings && !(p.warnings = strdup(old[i].warnings)))) {
                                 profile_clear(&p);
                                 return -ENOMEM;
@@ -193,8 +274,54 @@ static int profile_read(KubeSource *s, const KubeProfile *old, size_t n_old, Obj
         return 1;
 }
 
-/* The object's keys, decoded by the rules both sources share (lib/sync/object.h); what it refuses is
- * logged here, once per version. */
+/* What the decoder refused, each an Event on the object (the admin cannot read this node's log) and
+ * a log line, both once: a refusal the object's last version had already carries over. */
+/* One refusal of an object, message as it is logged and posted: reported once per version (known by
+ * the message's hash, so an unrelated edit of the object reports nothing again). */
+static int refusal_add(KubeObject *o, const KubeObject *old, char *message, const char *path,
+                       bool whole_object)
+{
+        KubeRefusal *k = o->refusals + o->n_refusals++;
+        k->message = message;
+        if (path && !(k->path = strdup(path)))
+                return -ENOMEM;
+        k->whole_object = whole_object;
+        Sha256 h;
+        sha256_init(&h);
+        sha256_update(&h, k->message, strlen(k->message));
+        sha256_final(&h, k->hash);
+
+        const KubeRefusal *before = NULL;
+        for (size_t j = 0; old && j < old->n_refusals && !before; j++)
+                if (memcmp(old->refusals[j].hash, k->hash, sizeof(k->hash)) == 0)
+                        before = old->refusals + j;
+        if (before)
+                return report_copy(&k->report, &before->report) < 0 ? -ENOMEM : 0;
+        log_profile(LOG_ERR, k->path, NULL, "%s", k->message);
+        if (!(k->report.message = strdup(k->message)))
+                return -ENOMEM;
+        k->report.wanted = true;
+        return 0;
+}
+
+static int object_read_refusals(KubeObject *o, const KubeObject *old, const ObjectProfiles *decoded)
+{
+        o->refusals = calloc(MAX(decoded->n_refusals, (size_t) 1), sizeof(KubeRefusal));
+        if (!o->refusals)
+                return -ENOMEM;
+        for (size_t i = 0; i < decoded->n_refusals; i++) {
+                const ObjectRefusal *x = decoded->refusals + i;
+                char *message = NULL;
+                if (asprintf(&message, "%s; %s", x->message,
+                             x->whole_object ? "no profile of it is used" : "not used") < 0)
+                        return -ENOMEM;
+                int r = refusal_add(o, old, message, x->path, x->whole_object);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* Why an object with n profiles of these bytes may not be held, or NULL; old is the version it
  * replaces. */
 static const char *over_bound(const KubeSource *s, const KubeObject *o, const KubeObject *old, size_t n,
@@ -228,8 +355,35 @@ static const char *over_bound(const KubeSource *s, const KubeObject *o, const Ku
         return NULL;
 }
 
-/* -E2BIG: the object is over a bound (logged); nothing of it is read. */
-static int object_read_profiles(KubeSource *s, KubeObject *o, const KubeObject *old, json_t *obj)
+/* Over a bound: the object is refused whole and reported like a refusal of the decoder
+ * (ObjectRejected); the profiles of its last accepted version stay, under this version, so that a
+ * relist does not read it again and nothing installed is lost. */
+static int object_refuse(KubeObject *o, KubeObject *old, const char *why)
+{
+        char *message = NULL;
+        if (asprintf(&message, "%s %s/%s: refused: %s; %s", o->kind, o->namespace, o->name, why,
+                     old && old->n ? "its last accepted version stays" : "none of it is used") < 0)
+                return -ENOMEM;
+        o->refusals = calloc(1, sizeof(KubeRefusal));
+        if (!o->refusals) {
+                free(message);
+                return -ENOMEM;
+        }
+        int r = refusal_add(o, old, message, NULL, true);
+        if (r < 0)
+                return r;
+        if (old) {
+                o->profiles = TAKE_PTR(old->profiles);
+                o->n = old->n;
+                o->bytes = old->bytes;
+                old->n = 0;
+        }
+        return 0;
+}
+
+/* The object's keys, decoded by the rules both sources share (lib/sync/object.h); what it refuses is
+ * logged and reported here, once per version; an object over a bound is refused whole. */
+static int object_read_profiles(KubeSource *s, KubeObject *o, KubeObject *old, json_t *obj)
 {
         _cleanup_(object_description_clear) ObjectDescription d = {};
         _cleanup_(object_profiles_clear) ObjectProfiles decoded = {};
@@ -242,27 +396,19 @@ static int object_read_profiles(KubeSource *s, KubeObject *o, const KubeObject *
         size_t keys = 0;
         for (size_t f = 0; f < _OBJECT_FIELD_MAX; f++)
                 keys += d.fields[f].n;
-        if (keys > OBJECT_PROFILES_MAX && over_bound(s, o, old, keys, 0, false, why, sizeof(why))) {
-                log_profile(LOG_ERR, NULL, NULL, "%s %s/%s: refused: %s; %s", o->kind, o->namespace, o->name,
-                            why, old && old->n ? "its last accepted version stays" : "none of it is used");
-                return -E2BIG;
-        }
+        if (keys > OBJECT_PROFILES_MAX && over_bound(s, o, old, keys, 0, false, why, sizeof(why)))
+                return object_refuse(o, old, why);
         r = object_decode(&d, &options, &decoded);
         if (r < 0)
                 return r;
         size_t bytes = 0;
         for (size_t i = 0; i < decoded.n; i++)
                 bytes += decoded.profiles[i].len;
-        if (over_bound(s, o, old, decoded.n, bytes, decoded.tenant, why, sizeof(why))) {
-                log_profile(LOG_ERR, NULL, NULL, "%s %s/%s: refused: %s; %s", o->kind, o->namespace, o->name,
-                            why, old && old->n ? "its last accepted version stays" : "none of it is used");
-                return -E2BIG;
-        }
-        for (size_t i = 0; i < decoded.n_refusals; i++) {
-                const ObjectRefusal *x = decoded.refusals + i;
-                log_profile(LOG_ERR, x->path, NULL, "%s; %s", x->message,
-                            x->whole_object ? "no profile of it is used" : "not used");
-        }
+        if (over_bound(s, o, old, decoded.n, bytes, decoded.tenant, why, sizeof(why)))
+                return object_refuse(o, old, why);
+        r = object_read_refusals(o, old, &decoded);
+        if (r < 0)
+                return r;
         o->bytes = bytes;
         o->profiles = calloc(MAX(decoded.n, (size_t) 1), sizeof(KubeProfile));
         if (!o->profiles)
@@ -308,20 +454,12 @@ static void object_upsert(KubeSource *s, KubeReflector *owner, json_t *obj)
         o->kind = is_secret(owner) ? "Secret" : "ConfigMap";
         o->owner = owner;
         o->seen = true;
+        if (old)
+                o->events = old->events; /* the budget is the object's, not its version's */
 
-        int r = object_read_profiles(s, o, old, obj);
-        if (r == -E2BIG && old) {
-                /* The last accepted version stays, under this resourceVersion: a relist does not read
-                 * the refused one again. */
-                free(old->rv);
-                old->rv = TAKE_PTR(o->rv);
-                old->seen = true;
-                object_free(o);
-                return;
-        }
-        if (r < 0 && r != -E2BIG)
+        size_t replaced = old ? old->n : 0; /* before: a refused version takes the old profiles over */
+        if (object_read_profiles(s, o, old, obj) < 0)
                 goto oom;
-        size_t replaced = old ? old->n : 0;
         if (old) {
                 object_free(old);
                 s->objects[at] = o;
@@ -511,9 +649,9 @@ static void kube_free(Source *source)
         free(s->objects);
         free(s->set);
         free(s->entries);
-        for (size_t i = 0; i < EVENTS_REMEMBERED; i++)
-                free(s->events_sent[i]);
-        kube_client_free(s->client);
+        s->events_defer = sd_event_source_disable_unref(s->events_defer);
+        s->events_timer = sd_event_source_disable_unref(s->events_timer);
+        kube_client_free(s->client); /* POSTs in flight are dropped: their Postings freed, not called */
         free(s);
 }
 
@@ -621,28 +759,146 @@ static void kube_need_bytes(Source *source, size_t index)
         kube_reflector_relist(o->owner);
 }
 
-static bool event_remembered(KubeSource *s, const char *name)
+static uint64_t now_usec(clockid_t clock)
 {
-        for (size_t i = 0; i < EVENTS_REMEMBERED; i++)
-                if (s->events_sent[i] && strcmp(s->events_sent[i], name) == 0)
-                        return true;
-        return false;
+        struct timespec ts;
+        clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static uint64_t scaled(const KubeSource *s, uint64_t usec)
+{
+        return (uint64_t) ((double) usec * s->o.time_scale);
+}
+
+static double random01(void)
+{
+        return (double) random() / ((double) RAND_MAX + 1.0);
+}
+
+static void metric_add(KubeSource *s, const char *name, const char *labels)
+{
+        if (s->o.metrics)
+                (void) metrics_add(s->o.metrics, name, labels, 1);
+}
+
+static void metric_set(KubeSource *s, const char *name, double v)
+{
+        if (s->o.metrics)
+                (void) metrics_set(s->o.metrics, name, NULL, v);
+}
+
+/* One POST in flight: what it is about, found again in the store when it ends (the object may have
+ * changed or gone meanwhile). */
+typedef struct Posting {
+        KubeSource *source; /* borrowed */
+        char *uid, *key;    /* key NULL: a refusal of the object, known by its hash */
+        ReportKind kind;
+        uint8_t hash[SHA256_DIGEST_SIZE];
+        char *name, *namespace;
+} Posting;
+
+static void posting_free(void *userdata)
+{
+        Posting *p = userdata;
+        if (!p)
+                return;
+        free(p->uid);
+        free(p->key);
+        free(p->name);
+        free(p->namespace);
+        free(p);
+}
+
+static Report *report_find(KubeSource *s, const Posting *p)
+{
+        bool found;
+        size_t at = object_position(s, p->uid, &found);
+        if (!found)
+                return NULL;
+        KubeObject *o = s->objects[at];
+        if (!p->key) {
+                for (size_t i = 0; i < o->n_refusals; i++)
+                        if (memcmp(o->refusals[i].hash, p->hash, sizeof(p->hash)) == 0)
+                                return &o->refusals[i].report;
+                return NULL;
+        }
+        for (size_t i = 0; i < o->n; i++)
+                if (strcmp(o->profiles[i].key, p->key) == 0 &&
+                    memcmp(o->profiles[i].hash, p->hash, sizeof(p->hash)) == 0)
+                        return o->profiles[i].reports + p->kind;
+        return NULL;
+}
+
+static void events_dispatch(KubeSource *s);
+
+static int on_events_defer(sd_event_source *es, void *userdata)
+{
+        KubeSource *s = userdata;
+        s->events_defer = sd_event_source_disable_unref(s->events_defer);
+        events_dispatch(s);
+        return 0;
+}
+
+static int on_events_timer(sd_event_source *es, uint64_t usec, void *userdata)
+{
+        KubeSource *s = userdata;
+        s->events_timer = sd_event_source_disable_unref(s->events_timer);
+        events_dispatch(s);
+        return 0;
+}
+
+/* Look at what is wanted on the next loop turn: after a sync, after a POST ended. */
+static void events_kick(KubeSource *s)
+{
+        if (!s->events_defer)
+                (void) sd_event_add_defer(s->o.event, &s->events_defer, on_events_defer, s);
 }
 
 static void on_event_posted(KubeRequest *req, int error, const KubeStatus *st, const char *body, size_t len,
                             void *userdata)
 {
-        char *name = userdata;
+        Posting *p = userdata;
+        KubeSource *s = p->source;
+        Report *r = report_find(s, p);
         /* 409: another node reported the same thing first, which is the point of the name. */
-        if (error < 0 && error != -EEXIST)
-                log_warning("cannot create Event %s: %s%s%s", name, strerror(-error),
-                            st->message ? ": " : "", st->message ?: "");
-        free(name);
+        bool accepted = kube_event_accepted(error);
+
+        s->events_in_flight--;
+        metric_add(s, "seccompd_kube_event_posts_total",
+                   error >= 0 ? "result=\"created\""
+                   : accepted ? "result=\"exists\""
+                              : "result=\"failed\"");
+        if (r) {
+                r->in_flight = false;
+                if (accepted) {
+                        r->posted = true;
+                        r->failures = 0;
+                        free(r->message);
+                        r->message = NULL;
+                } else {
+                        r->failures++;
+                        uint64_t wait = kube_event_retry_usec(r->failures, random01());
+                        if (st && st->retry_after > 0) /* 429, 503: the server says when */
+                                wait = MAX(wait, (uint64_t) st->retry_after * 1000000ULL);
+                        r->retry_at = now_usec(CLOCK_MONOTONIC) + scaled(s, wait);
+                }
+        }
+        /* Said when it starts and when it ends, not per Event: an outage fails them all. */
+        if (!accepted && !s->events_failing)
+                log_warning("cannot create Event %s in namespace %s: %s%s%s; it is retried, like any other "
+                            "that fails, until the server has it",
+                            p->name, p->namespace, strerror(-error), st && st->message ? ": " : "",
+                            st && st->message ? st->message : "");
+        else if (accepted && s->events_failing)
+                log_info("creating Events works again");
+        s->events_failing = !accepted;
+        posting_free(p);
+        events_kick(s);
 }
 
-/* logged: the message is already in the log (a warning, logged when the version was read). */
-static void post_event(KubeSource *s, const KubeObject *o, const KubeProfile *p, const char *reason,
-                       const char *message, bool logged)
+static int event_post(KubeSource *s, const KubeObject *o, ReportKind kind, const char *key,
+                      const uint8_t hash[SHA256_DIGEST_SIZE], const char *message)
 {
         KubeObjectRef ref = {.kind = o->kind,
                              .namespace = o->namespace,
@@ -650,41 +906,127 @@ static void post_event(KubeSource *s, const KubeObject *o, const KubeProfile *p,
                              .uid = o->uid,
                              .api_version = "v1"};
         char name[KUBE_EVENT_NAME_MAX + 1];
-        kube_event_name(&ref, p->key, reason, p->hash, name);
-        if (event_remembered(s, name))
+        kube_event_name(&ref, key, report_reasons[kind], hash, name);
+
+        json_t *ev = kube_event_new(&ref, name, report_reasons[kind], message, s->o.node_name,
+                                    now_usec(CLOCK_REALTIME));
+        _cleanup_free_ char *body = ev ? json_dumps(ev, JSON_COMPACT) : NULL, *path = NULL;
+        json_decref(ev);
+        Posting *p = calloc(1, sizeof(Posting));
+        if (!body || !p || asprintf(&path, "/api/v1/namespaces/%s/events", o->namespace) < 0) {
+                posting_free(p);
+                return -ENOMEM;
+        }
+        *p = (Posting){.source = s, .kind = kind};
+        memcpy(p->hash, hash, sizeof(p->hash));
+        if (!(p->uid = strdup(o->uid)) || (key && !(p->key = strdup(key))) || !(p->name = strdup(name)) ||
+            !(p->namespace = strdup(o->namespace))) {
+                posting_free(p);
+                return -ENOMEM;
+        }
+        KubeRequestOptions ro = {
+                .method = "POST",
+                .path = path,
+                .body = body,
+                .content_type = "application/json",
+                .max_body = 1024 * 1024,
+                .timeout_usec = scaled(s, 60 * 1000000ULL),
+                .on_done = on_event_posted,
+                .userdata = p,
+                .destroy = posting_free,
+        };
+        int r = kube_request_start(s->client, &ro, NULL);
+        if (r < 0) /* not started: p is still ours */
+                posting_free(p);
+        return r;
+}
+
+/* One wanted Event: posted now if the in-flight bound and both budgets allow, else it waits, and
+ * *wake moves to when it may go (a full in-flight bound is lifted by a POST ending, not a time). */
+static void event_consider(KubeSource *s, KubeObject *o, Report *r, ReportKind kind, const char *key,
+                           const uint8_t hash[SHA256_DIGEST_SIZE], uint64_t now, uint64_t *wake,
+                           size_t *waiting)
+{
+        const uint64_t every = scaled(s, KUBE_EVENTS_INTERVAL_USEC),
+                       object_every = scaled(s, KUBE_EVENTS_OBJECT_INTERVAL_USEC);
+
+        if (!r->wanted || r->posted || r->in_flight)
+                return;
+        if (s->events_in_flight >= KUBE_EVENTS_IN_FLIGHT_MAX) {
+                (*waiting)++;
+                return;
+        }
+        uint64_t at = r->retry_at;
+        at = MAX(at, kube_rate_limit_ready_at(&s->events, KUBE_EVENTS_BURST, every, now));
+        at = MAX(at, kube_rate_limit_ready_at(&o->events, KUBE_EVENTS_OBJECT_BURST, object_every, now));
+        if (at > now) {
+                *wake = MIN(*wake, at);
+                (*waiting)++;
+                return;
+        }
+        (void) kube_rate_limit_take(&s->events, KUBE_EVENTS_BURST, every, now);
+        (void) kube_rate_limit_take(&o->events, KUBE_EVENTS_OBJECT_BURST, object_every, now);
+        if (event_post(s, o, kind, key, hash, r->message) < 0) {
+                /* Out of memory, or curl refused the handle: tried again like a failed POST. */
+                metric_add(s, "seccompd_kube_event_posts_total", "result=\"failed\"");
+                r->failures++;
+                r->retry_at = now + scaled(s, kube_event_retry_usec(r->failures, random01()));
+                *wake = MIN(*wake, r->retry_at);
+                (*waiting)++;
+                return;
+        }
+        r->in_flight = true;
+        s->events_in_flight++;
+}
+
+/* Posts what the store wants on the server as far as the bounds allow, and arms a timer for what
+ * waits on a budget or a backoff. One pass over the store: it runs after a sync (itself a pass) and
+ * when a POST ends, which the rate limits keep rare. */
+static void events_dispatch(KubeSource *s)
+{
+        uint64_t now = now_usec(CLOCK_MONOTONIC), wake = UINT64_MAX;
+        size_t waiting = 0;
+
+        for (size_t i = 0; i < s->n_objects; i++) {
+                KubeObject *o = s->objects[i];
+                for (size_t k = 0; k < o->n_refusals; k++) {
+                        KubeRefusal *x = o->refusals + k;
+                        event_consider(s, o, &x->report, x->whole_object ? REPORT_OBJECT : REPORT_REJECTED,
+                                       NULL, x->hash, now, &wake, &waiting);
+                }
+                for (size_t k = 0; k < o->n; k++) {
+                        KubeProfile *p = o->profiles + k;
+                        for (size_t kind = 0; kind < _REPORT_PROFILE_MAX; kind++)
+                                event_consider(s, o, p->reports + kind, (ReportKind) kind, p->key, p->hash,
+                                               now, &wake, &waiting);
+                }
+        }
+        metric_set(s, "seccompd_kube_events_waiting", (double) waiting);
+        metric_set(s, "seccompd_kube_events_in_flight", s->events_in_flight);
+
+        s->events_timer = sd_event_source_disable_unref(s->events_timer);
+        if (wake != UINT64_MAX)
+                (void) sd_event_add_time(s->o.event, &s->events_timer, CLOCK_MONOTONIC, wake, 1000,
+                                         on_events_timer, s);
+}
+
+/* A version wants this Event: logged now, posted when the bounds allow, once. logged: the message is
+ * in the log already (a warning, logged when the version was read). */
+static void report_want(KubeSource *s, Report *r, const KubeProfile *p, const char *message, bool logged)
+{
+        if (r->wanted)
                 return;
         /* Logged here, once per version, like the Event: every sync sees the same rejection again. */
         if (!logged)
                 log_profile(LOG_WARNING, p->path, p->origin, "%s", message);
-        free(s->events_sent[s->events_next]);
-        s->events_sent[s->events_next] = strdup(name);
-        s->events_next = (s->events_next + 1) % EVENTS_REMEMBERED;
-
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        json_t *ev = kube_event_new(&ref, name, reason, message, s->o.node_name,
-                                    (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000);
-        char *body = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
-        _cleanup_free_ char *path = NULL;
-        char *copy = strdup(name);
-        json_decref(ev);
-        if (body && copy && asprintf(&path, "/api/v1/namespaces/%s/events", o->namespace) >= 0) {
-                KubeRequestOptions ro = {
-                        .method = "POST",
-                        .path = path,
-                        .body = body,
-                        .content_type = "application/json",
-                        .max_body = 1024 * 1024,
-                        .timeout_usec = (uint64_t) (60e6 * s->o.time_scale),
-                        .on_done = on_event_posted,
-                        .userdata = copy,
-                        .destroy = free,
-                };
-                if (kube_request_start(s->client, &ro, NULL) >= 0)
-                        copy = NULL;
+        r->message = strdup(message);
+        if (!r->message) {
+                /* Counted, not silently lost: a rejection or a conflict is reported again by the next
+                 * sync; a warning only with the next version. */
+                metric_add(s, "seccompd_kube_events_dropped_total", NULL);
+                return;
         }
-        free(copy);
-        free(body);
+        r->wanted = true;
 }
 
 static void kube_after_sync(Source *source, const SyncResult *res)
@@ -695,7 +1037,7 @@ static void kube_after_sync(Source *source, const SyncResult *res)
                 if (e->index >= s->n_set)
                         continue;
                 const Entry *en = s->entries + e->index;
-                const KubeProfile *p = en->object->profiles + en->profile;
+                KubeProfile *p = en->object->profiles + en->profile;
                 char message[EVENT_PROBLEMS_MAX + 256];
                 switch (e->action) {
                 case SYNC_REJECTED:
@@ -707,12 +1049,12 @@ static void kube_after_sync(Source *source, const SyncResult *res)
                                           "node: "
                                         : "invalid profile not installed: ",
                                 p->problems ?: "", "");
-                        post_event(s, en->object, p, "ProfileRejected", message, false);
+                        report_want(s, p->reports + REPORT_REJECTED, p, message, false);
                         break;
                 case SYNC_CONFLICT:
                         (void) snprintf(message, sizeof(message), "%s: conflict: %s; not installed", p->path,
                                         e->reason ?: "");
-                        post_event(s, en->object, p, "ProfileConflict", message, false);
+                        report_want(s, p->reports + REPORT_CONFLICT, p, message, false);
                         break;
                 case SYNC_INSTALLED:
                 case SYNC_UPDATED:
@@ -724,7 +1066,7 @@ static void kube_after_sync(Source *source, const SyncResult *res)
                                 break;
                         (void) snprintf(message, sizeof(message), "%s: installed with warnings: %s", p->path,
                                         p->warnings);
-                        post_event(s, en->object, p, "ProfileWarning", message, true);
+                        report_want(s, p->reports + REPORT_WARNING, p, message, true);
                         break;
                 default:
                         break;
@@ -742,6 +1084,11 @@ static void kube_after_sync(Source *source, const SyncResult *res)
                 free(p->bytes);
                 p->bytes = NULL;
         }
+        size_t refusals = 0;
+        for (size_t i = 0; i < s->n_objects; i++)
+                refusals += s->objects[i]->n_refusals;
+        metric_set(s, "seccompd_kube_refusals", (double) refusals);
+        events_kick(s);
 }
 
 static bool kube_ready(const Source *source, char **ret_reason)

@@ -43,7 +43,10 @@ int kube_source_start(KubeSource *s);
  * decides conflicts (oldest creationTimestamp, then namespace/name first) and complete once every
  * reflector has listed in full, so that absence means deletion. ready(): every reflector has listed,
  * and none is refused (401/403). after_sync(): rejections, conflicts and warnings become Events on
- * their objects, once per version; bytes now on disk are dropped, only hashes stay. */
+ * their objects, and so does every key or object the decoder refuses (a name, an encoding, a
+ * directory annotation), each wanted once per version and remembered with it; they go out within
+ * the limits of lib/kube/report.h (per object, overall, in flight) and are retried until the
+ * server has them. Bytes now on disk are dropped, only hashes stay. */
 static inline Source *kube_source_as_source(KubeSource *s)
 {
         return (Source *) s;

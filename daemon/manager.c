@@ -360,6 +360,23 @@ static void declare_metrics(Metrics *m)
                                "Watches reopened from the last resourceVersion after a clean end", NULL, 0);
         (void) metrics_declare(m, "seccompd_kube_auth_refused", METRIC_GAUGE,
                                "Watched resources currently refused with 401 or 403", NULL, 0);
+        (void) metrics_declare(m, "seccompd_kube_refusals", METRIC_GAUGE,
+                               "Keys and objects of the store the decoder refuses (names, encodings, "
+                               "directory annotations), each reported as an Event on its object",
+                               NULL, 0);
+        (void) metrics_declare(m, "seccompd_kube_event_posts_total", METRIC_COUNTER,
+                               "Event POSTs by result: created, exists (409: another node posted the same "
+                               "name), failed (retried with backoff)",
+                               NULL, 0);
+        (void) metrics_declare(m, "seccompd_kube_events_in_flight", METRIC_GAUGE,
+                               "Event POSTs under way (at most 4)", NULL, 0);
+        (void) metrics_declare(
+                m, "seccompd_kube_events_waiting", METRIC_GAUGE,
+                "Events wanted and not yet on the server nor in flight: held back by the rate "
+                "limits, the in-flight bound or a retry's backoff",
+                NULL, 0);
+        (void) metrics_declare(m, "seccompd_kube_events_dropped_total", METRIC_COUNTER,
+                               "Events that could not be kept for lack of memory", NULL, 0);
 }
 
 /* Counters kept by the client and the reflectors, carried into the registry as they move. */

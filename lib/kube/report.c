@@ -220,6 +220,42 @@ void kube_format_time(uint64_t realtime_usec, char ret[32])
                 (void) snprintf(ret, 32, "1970-01-01T00:00:00Z");
 }
 
+uint64_t kube_rate_limit_ready_at(const KubeRateLimit *l, unsigned burst, uint64_t interval_usec,
+                                  uint64_t now_usec)
+{
+        /* Full while tat <= now; each token taken moves tat one interval on. A token is there while tat
+         * is at most burst - 1 intervals ahead of now. */
+        uint64_t tat = MAX(l->tat_usec, now_usec),
+                 tolerance = (uint64_t) (burst > 0 ? burst - 1 : 0) * interval_usec;
+        return tat - now_usec > tolerance ? tat - tolerance : now_usec;
+}
+
+bool kube_rate_limit_take(KubeRateLimit *l, unsigned burst, uint64_t interval_usec, uint64_t now_usec)
+{
+        if (burst == 0 || kube_rate_limit_ready_at(l, burst, interval_usec, now_usec) > now_usec)
+                return false;
+        l->tat_usec = MAX(l->tat_usec, now_usec) + interval_usec;
+        return true;
+}
+
+uint64_t kube_event_retry_usec(unsigned failures, double random01)
+{
+        uint64_t d = KUBE_EVENT_RETRY_INIT_USEC;
+
+        /* Stops at the cap: a few doublings, whatever failures is. */
+        for (unsigned i = 1; i < failures && d < KUBE_EVENT_RETRY_MAX_USEC; i++)
+                d *= 2;
+        d = MIN(d, KUBE_EVENT_RETRY_MAX_USEC);
+        if (!(random01 >= 0 && random01 < 1))
+                random01 = 0;
+        return d / 2 + (uint64_t) ((double) (d / 2) * random01);
+}
+
+bool kube_event_accepted(int error)
+{
+        return error >= 0 || error == -EEXIST;
+}
+
 /* spec.taints of a Node, or NULL in *ret when it has none. A node that is not shaped like one is
  * -EINVAL: a patch computed from it would guard the wrong values. */
 static int node_taints(const json_t *node, const json_t **ret)

@@ -8,7 +8,8 @@
 #include "shared/sha256.h"
 
 /* What seccompd writes back to the cluster, built as JSON here and sent by the daemon: Events on
- * the source object, the removal of a startup taint from its Node, and a Node condition. */
+ * the source object (and the pace they go out at), the removal of a startup taint from its Node,
+ * and a Node condition. */
 
 typedef struct KubeObjectRef {
         const char *kind; /* "ConfigMap" or "Secret" */
@@ -47,6 +48,51 @@ void kube_event_name(const KubeObjectRef *obj, const char *key, const char *reas
  * than the message is not UTF-8. */
 json_t *kube_event_new(const KubeObjectRef *obj, const char *name, const char *reason, const char *message,
                        const char *node, uint64_t now_realtime_usec);
+
+/* How fast Events go out. Each Event is wanted once per version of what it is about and kept until
+ * the server has it, so what exceeds a limit waits rather than being dropped; the limits bound the
+ * load on the API server and on this node, whatever a ConfigMap holds.
+ *  - per involved object: a burst of 25, then 1 every 5 minutes: client-go's
+ *    EventSourceObjectSpamFilter (tools/record/events_cache.go, defaultSpamBurst and defaultSpamQPS,
+ *    keyed by source + involved object), which every controller's Events pass through, so an admin
+ *    sees on a ConfigMap with 600 bad keys what a controller would show (client-go drops the rest;
+ *    here they follow, one per interval);
+ *  - overall: a burst of 10, then 5 per second: client-go's default client rate limiter
+ *    (rest.DefaultQPS, rest.DefaultBurst), the budget a controller's Event POSTs share;
+ *  - at most 4 POSTs in flight (client-go's broadcaster writes one at a time): a few connections,
+ *    never one per Event;
+ *  - a failed POST is retried after 1 s, doubling to 5 minutes (the per-object refill: a retry never
+ *    outpaces it), each wait jittered down to half so that nodes do not retry in step. client-go
+ *    gives up after 12 tries 10 s apart; an Event here is retried as long as it is wanted, which the
+ *    store bounds.
+ * Every interval is multiplied by the daemon's time scale. */
+#define KUBE_EVENTS_OBJECT_BURST         25
+#define KUBE_EVENTS_OBJECT_INTERVAL_USEC (300 * 1000000ULL)
+#define KUBE_EVENTS_BURST                10
+#define KUBE_EVENTS_INTERVAL_USEC        (200 * 1000ULL)
+#define KUBE_EVENTS_IN_FLIGHT_MAX        4
+#define KUBE_EVENT_RETRY_INIT_USEC       (1000000ULL)
+#define KUBE_EVENT_RETRY_MAX_USEC        (300 * 1000000ULL)
+
+/* A token bucket as one timestamp (the generic cell rate algorithm): a zeroed one is full. burst
+ * tokens, one more every interval_usec. Times are CLOCK_MONOTONIC usec. */
+typedef struct KubeRateLimit {
+        uint64_t tat_usec; /* when the bucket is full again, as if every token taken had waited */
+} KubeRateLimit;
+
+/* When a token is there: now_usec if one is already, else the moment the next one comes. */
+uint64_t kube_rate_limit_ready_at(const KubeRateLimit *l, unsigned burst, uint64_t interval_usec,
+                                  uint64_t now_usec);
+/* Takes a token if one is there now: true; false (and nothing changed) if not. */
+bool kube_rate_limit_take(KubeRateLimit *l, unsigned burst, uint64_t interval_usec, uint64_t now_usec);
+
+/* The wait before the next try of an Event POST after its failures'th failure (>= 1), unscaled:
+ * 1 s doubling, capped at 5 minutes, then jittered into [d/2, d) by random01 in [0, 1). */
+uint64_t kube_event_retry_usec(unsigned failures, double random01);
+
+/* Whether a POST's outcome (kube_status_to_errno()) means the server has the Event: created (2xx),
+ * or 409 AlreadyExists, which for a deterministic name means another node posted it first. */
+bool kube_event_accepted(int error);
 
 /* A JSON patch (RFC 6902) that removes every taint with this key from the node object (as returned
  * by GET), each removal guarded by a "test" of the exact taint at that index, highest index first so

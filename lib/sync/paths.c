@@ -47,6 +47,10 @@ static const char *directory_invalid(const char *dir, size_t len, size_t max)
                         n++;
                 if (n == 0)
                         return "the directory has an empty component (\"//\" or a trailing '/')";
+                /* No file system takes a longer name (NAME_MAX): refused here, with the object, rather
+                 * than failing every sync at mkdir with ENAMETOOLONG. */
+                if (n > NAME_MAX)
+                        return "a directory component is longer than 255 characters (NAME_MAX)";
                 if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
                         return "\".\" and \"..\" are not allowed in the directory";
                 if (n >= 2 && c[0] == '.' && c[1] == '.')

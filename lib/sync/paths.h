@@ -8,8 +8,9 @@
  *
  * A file name follows Kubernetes' ConfigMap key rules (1-253 characters of [-._a-zA-Z0-9], not "."
  * or "..") and must end in ".json". A directory component takes [A-Za-z0-9._-], is not "." or "..",
- * and the path has no leading '/' or empty component. Nothing may start with "..": that prefix is
- * ours (state, lock and temporary files), and ConfigMap keys cannot start with it either. */
+ * is at most NAME_MAX (255) characters long, and the path has no leading '/' or empty component.
+ * Nothing may start with "..": that prefix is ours (state, lock and temporary files), and ConfigMap
+ * keys cannot start with it either. */
 
 #define STATE_PREFIX "..seccompd"
 

@@ -316,10 +316,12 @@ static int state_load(SyncRoot *r, char **ret_error)
 }
 
 /* Opens the directory that holds rel (its last component excluded), walking from the root with
- * O_NOFOLLOW on every component: a symlink anywhere is refused (ELOOP/ENOTDIR), never followed.
- * With create, missing directories are made (0755) and recorded as ours. */
+ * O_NOFOLLOW on every component: a symlink anywhere is refused, never followed. With create, missing
+ * directories are made (0755) and recorded as ours. When a component is not a directory, the walk
+ * stops there with -ELOOP (a symlink) or -ENOTDIR (anything else), and *ret_stop (if given) is the
+ * length of the prefix of rel that names it, for saying what stands in the way. */
 static int open_parent(SyncRoot *r, const char *rel, bool create, int *ret_fd, const char **ret_leaf,
-                       bool *ret_created)
+                       bool *ret_created, size_t *ret_stop)
 {
         _cleanup_close_ int fd = -EBADF;
         const char *c = rel;
@@ -352,6 +354,16 @@ static int open_parent(SyncRoot *r, const char *rel, bool create, int *ret_fd, c
                                         *ret_created = true;
                         }
                         sub = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                }
+                if (sub < 0 && (errno == ENOTDIR || errno == ELOOP)) {
+                        /* O_DIRECTORY|O_NOFOLLOW says ENOTDIR for a symlink and a file alike. */
+                        struct stat st;
+                        k = fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISLNK(st.st_mode)
+                                    ? -ELOOP
+                                    : -ENOTDIR;
+                        if (ret_stop)
+                                *ret_stop = (size_t) (c + n - rel);
+                        return k;
                 }
                 if (sub < 0)
                         return -errno;
@@ -445,7 +457,7 @@ static void dirset_sync(SyncRoot *r, DirSet *s)
                 const char *leaf;
                 int fd;
                 if (asprintf(&probe, "%s%sx", s->dirs[i], *s->dirs[i] ? "/" : "") >= 0 &&
-                    open_parent(r, probe, false, &fd, &leaf, NULL) >= 0) {
+                    open_parent(r, probe, false, &fd, &leaf, NULL, NULL) >= 0) {
                         (void) fsync(fd);
                         (void) close(fd);
                 }
@@ -468,33 +480,58 @@ static void event_add(SyncResult *res, SyncAction a, size_t index, const char *p
                 .path = strdup(path),
                 .origin = origin ? strdup(origin) : NULL,
                 .error = error,
-                .reason = reason,
+                .reason = reason ? strdup(reason) : NULL,
         };
 }
 
-static const char *unsafe_reason(int k)
+/* What stands in the way of path, for a conflict's reason, or NULL when k is an I/O error. stop is
+ * the length of the prefix of path where open_parent() stopped, or strlen(path) when the target
+ * itself is the trouble. Each says what is there and whose it is: the reader fixes an object (a
+ * directory annotation naming another profile's file) or the node (something planted there). */
+static char *blocked_reason(const SyncRoot *r, const char *path, int k, size_t stop)
 {
-        switch (k) {
-        case -ELOOP:
-        case -ENOTDIR:
-                return "a symlink or non-directory is on the path; seccompd never follows symlinks";
-        case -EISDIR:
-                return "a directory holds the target path";
-        case -EBADFD:
-                return "something other than a regular file holds the target path";
-        default:
+        _cleanup_free_ char *at = strndup(path, stop);
+        char *reason = NULL;
+        int n = 0;
+
+        if (!at)
                 return NULL;
-        }
+        bool target = stop >= strlen(path);
+        if (k == -ELOOP && target)
+                n = asprintf(&reason, "a symlink holds the target path; seccompd never follows symlinks");
+        else if (k == -ELOOP)
+                n = asprintf(&reason,
+                             "a symlink stands at %s, where a directory must be; seccompd never follows "
+                             "symlinks",
+                             at);
+        else if (k == -ENOTDIR && owned_find(r, at, false))
+                n = asprintf(&reason,
+                             "%s is a profile file seccompd installed, where a directory would have to be",
+                             at);
+        else if (k == -ENOTDIR)
+                n = asprintf(&reason, "%s is not a directory, and seccompd did not write it", at);
+        else if (k == -EISDIR && owned_find(r, path, true))
+                n = asprintf(&reason, "a directory seccompd made for other profiles holds the target path");
+        else if (k == -EISDIR)
+                n = asprintf(&reason, "a directory seccompd did not make holds the target path");
+        else if (k == -EBADFD)
+                n = asprintf(&reason, "something other than a regular file holds the target path");
+        return n < 0 ? NULL : reason;
 }
 
-/* Something seccompd did not write (a symlink, a directory, a FIFO...) at or above the target is a
- * conflict like a foreign file: reported with what it is, left alone, and no sign of a failing disk
- * (--once exits 1 for it, not 3). Any other error is a failure. */
-static void event_add_error(SyncResult *res, size_t index, const char *path, const char *origin, int k)
+/* Something seccompd did not write (a symlink, a directory, a FIFO...), or one of its own files where a
+ * directory would have to be, at or above the target is a conflict like a foreign file: reported with
+ * what it is, left alone, and no sign of a failing disk (--once exits 1 for it, not 3; it does not hold
+ * READY=1 back). Any other error is a failure. */
+static void event_add_error(SyncResult *res, const SyncRoot *r, size_t index, const char *path,
+                            const char *origin, int k, size_t stop)
 {
-        const char *reason = unsafe_reason(k);
-        event_add(res, reason ? SYNC_CONFLICT : SYNC_FAILED, index, path, origin, k, reason);
-        if (reason)
+        bool conflict = k == -ELOOP || k == -ENOTDIR || k == -EISDIR || k == -EBADFD;
+        _cleanup_free_ char *reason = conflict ? blocked_reason(r, path, k, stop) : NULL;
+        /* Out of memory for the words: still a conflict, said in fewer of them. */
+        event_add(res, conflict ? SYNC_CONFLICT : SYNC_FAILED, index, path, origin, k,
+                  conflict ? reason ?: "something seccompd did not write is on the path" : NULL);
+        if (conflict)
                 res->conflicts++;
         else
                 res->failed++;
@@ -556,7 +593,7 @@ int sync_root_open(const char *path, bool wait, SyncRoot **ret, char **ret_error
                         const char *leaf;
                         int fd;
                         if (asprintf(&probe, "%s/x", r->owned[i].path) >= 0 &&
-                            open_parent(r, probe, false, &fd, &leaf, NULL) >= 0) {
+                            open_parent(r, probe, false, &fd, &leaf, NULL, NULL) >= 0) {
                                 clean_temporaries(fd);
                                 (void) close(fd);
                         }
@@ -589,6 +626,7 @@ void sync_result_clear(SyncResult *res)
         for (size_t i = 0; i < res->n_events; i++) {
                 free(res->events[i].path);
                 free(res->events[i].origin);
+                free(res->events[i].reason);
         }
         free(res->events);
         *res = (SyncResult){};
@@ -649,7 +687,7 @@ static void remove_empty_dirs(SyncRoot *r, const char *path)
                 Owned *o = owned_find(r, dir, true);
                 const char *leaf;
                 int fd;
-                if (!o || open_parent(r, dir, false, &fd, &leaf, NULL) < 0)
+                if (!o || open_parent(r, dir, false, &fd, &leaf, NULL, NULL) < 0)
                         return;
                 int k = unlinkat(fd, leaf, AT_REMOVEDIR) < 0 ? -errno : 0;
                 (void) close(fd);
@@ -706,8 +744,9 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
          * rename and the record can never leave an own file looking foreign. */
         _cleanup_free_ bool *claim = calloc(MAX(n, (size_t) 1), sizeof(bool));
         _cleanup_free_ int *probe = calloc(MAX(n, (size_t) 1), sizeof(int));
+        _cleanup_free_ size_t *probe_stop = calloc(MAX(n, (size_t) 1), sizeof(size_t));
         _cleanup_free_ bool *dup = calloc(MAX(n, (size_t) 1), sizeof(bool));
-        if (!claim || !probe || !dup || find_duplicates(set, n, dup) < 0)
+        if (!claim || !probe || !probe_stop || !dup || find_duplicates(set, n, dup) < 0)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 const DesiredProfile *d = set + i;
@@ -718,7 +757,8 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
                 char *cur = NULL;
                 size_t len;
                 /* A missing directory on the way means the target is free too (-ENOENT). */
-                k = open_parent(r, d->path, false, &fd, &leaf, NULL);
+                probe_stop[i] = strlen(d->path);
+                k = open_parent(r, d->path, false, &fd, &leaf, NULL, probe_stop + i);
                 if (k >= 0) {
                         k = read_target(fd, leaf, &cur, &len);
                         free(cur);
@@ -772,8 +812,9 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
                                 event_add(&res, SYNC_REJECTED, i, d->path, d->origin, 0, NULL);
                                 res.rejected++;
                         } else if (probe[i] < 0) {
-                                /* A symlink, a directory or an I/O error at or above the target. */
-                                event_add_error(&res, i, d->path, d->origin, probe[i]);
+                                /* A symlink, a directory, a file or an I/O error at or above the
+                                 * target. */
+                                event_add_error(&res, r, i, d->path, d->origin, probe[i], probe_stop[i]);
                         } else {
                                 event_add(&res, SYNC_CONFLICT, i, d->path, d->origin, 0,
                                           "a file seccompd did not write holds the path");
@@ -787,10 +828,11 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
                         res.installed++;
                         continue;
                 }
-                k = open_parent(r, d->path, true, &fd, &leaf, &state_dirty);
+                size_t stop = strlen(d->path);
+                k = open_parent(r, d->path, true, &fd, &leaf, &state_dirty, &stop);
                 o = owned_find(r, d->path, false); /* open_parent may have grown the array */
                 if (k < 0) {
-                        event_add_error(&res, i, d->path, d->origin, k);
+                        event_add_error(&res, r, i, d->path, d->origin, k, stop);
                         continue;
                 }
                 uint8_t want_hash[SHA256_DIGEST_SIZE];
@@ -814,7 +856,7 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
 
                 int have = read_target(fd, leaf, &cur, &cur_len);
                 if (have < 0 && have != -ENOENT && have != -ELOOP) {
-                        event_add_error(&res, i, d->path, d->origin, have);
+                        event_add_error(&res, r, i, d->path, d->origin, have, strlen(d->path));
                         continue;
                 }
                 uint8_t cur_hash[SHA256_DIGEST_SIZE];
@@ -917,13 +959,14 @@ int sync_apply(SyncRoot *r, const DesiredProfile *set, size_t n, bool complete, 
                 _cleanup_free_ char *path = due[i];
                 const char *leaf;
                 int fd;
-                k = open_parent(r, path, false, &fd, &leaf, NULL);
+                size_t stop = strlen(path);
+                k = open_parent(r, path, false, &fd, &leaf, NULL, &stop);
                 if (k >= 0) {
                         k = unlinkat(fd, leaf, 0) < 0 ? -errno : 0;
                         (void) close(fd);
                 }
                 if (k < 0 && k != -ENOENT) {
-                        event_add_error(&res, SIZE_MAX, path, NULL, k);
+                        event_add_error(&res, r, SIZE_MAX, path, NULL, k, stop);
                         continue;
                 }
                 dirset_add(&dirs, path);

@@ -51,10 +51,10 @@ typedef enum SyncAction {
 typedef struct SyncEvent {
         SyncAction action;
         char *path;
-        char *origin;       /* NULL for removals */
-        size_t index;       /* into the desired set; SIZE_MAX for removals */
-        int error;          /* SYNC_FAILED, SYNC_CONFLICT: negative errno (0: a foreign file, a duplicate) */
-        const char *reason; /* SYNC_CONFLICT: what holds the path; SYNC_FAILED: NULL */
+        char *origin; /* NULL for removals */
+        size_t index; /* into the desired set; SIZE_MAX for removals */
+        int error;    /* SYNC_FAILED, SYNC_CONFLICT: negative errno (0: a foreign file, a duplicate) */
+        char *reason; /* SYNC_CONFLICT: what holds the path or stands on it, and whose it is; else NULL */
 } SyncEvent;
 
 typedef struct SyncResult {

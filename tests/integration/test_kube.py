@@ -52,6 +52,24 @@ class Node(Daemon):
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode()
 
+    def metric(self, name, labels=""):
+        """The value of one sample of /metrics, None when it is not there."""
+        want = f"{name}{{{labels}}}" if labels else name
+        for line in self.get("/metrics")[1].splitlines():
+            if line.split(" ")[0] == want:
+                return float(line.split(" ")[1])
+        return None
+
+    def until_events_settled(self, timeout=None):
+        """Until no Event POST is in flight or waiting: what the server counted then is all there will
+        be. A POST ending makes no sync, so each look waits for one that SIGHUP asks for (which posts
+        nothing: every Event is wanted once per version), never on a sleep."""
+        deadline = self._deadline(timeout)
+        while not (self.metric("seccompd_kube_events_in_flight") == 0
+                   and self.metric("seccompd_kube_events_waiting") == 0):
+            self.proc.send_signal(signal.SIGHUP)
+            self.next_sync(max(deadline - time.monotonic(), 0.001))
+
 
 class KubeCase(unittest.TestCase):
     def setUp(self):
@@ -85,9 +103,13 @@ class KubeCase(unittest.TestCase):
     def apply(self, obj):
         return self.kubectl("apply", "--validate=false", "-f", "-", input=json.dumps(obj))
 
-    def events(self, reason):
-        out = self.kubectl("get", "events", "-n", "default", "-o", "json").stdout
+    def events(self, reason, namespace="default"):
+        out = self.kubectl("get", "events", "-n", namespace, "-o", "json").stdout
         return [e for e in json.loads(out)["items"] if e.get("reason") == reason]
+
+    def created_events(self):
+        """Events the server created (201): each name once; another node's, or a repeat, gets 409."""
+        return self.srv.count(method="POST", resource="events", status=201)
 
 
 class Lifecycle(KubeCase):
@@ -344,6 +366,33 @@ class Reporting(KubeCase):
         n.until(lambda: n.file("same.json") == profile(2))
         self.assertEqual(lists(), before + 1)
 
+    def test_bounds_refuse_whole_objects_and_keep_the_last_version(self):
+        """Finding 4 of issue 12: memory is bounded by design. One object gives at most 256 profiles, a
+        tenant namespace at most 512 and 8 MiB; an object over a bound is refused whole with an
+        ObjectRejected Event, and its last accepted version stays on disk."""
+        self.srv._namespaces.add("tenant")
+        self.apply(configmap("wide", {f"w{i}.json": profile(i) for i in range(300)}))
+        self.apply(configmap("web", {"web.json": profile(1)}))
+        pad = " " * 1000000
+        for i in range(8):  # 8 MB, under the tenant's 8 MiB
+            self.srv.apply(configmap(f"t{i}", {f"t{i}.json": profile(i) + pad}, namespace="tenant"))
+        n = self.node(extra=("--tenant-namespace", "tenant"))
+        n.ready()
+        self.assertIsNone(n.file("w0.json"))
+        self.assertEqual(n.file("web.json"), profile(1))
+        self.assertEqual(n.file("tenant/t7.json"), profile(7) + pad)
+        self.srv.apply(configmap("t8", {"t8.json": profile(8) + pad}, namespace="tenant"))
+        # An update that goes over: the version before stays.
+        self.apply(configmap("web", {f"v{i}.json": profile(i) for i in range(257)}))
+        self.srv.wait_for_request(lambda r: self.created_events() >= 3, timeout=30)
+        self.assertEqual(n.file("web.json"), profile(1))
+        self.assertIsNone(n.file("tenant/t8.json"))
+        messages = {e["involvedObject"]["name"]: e["message"] for e in self.events("ObjectRejected")}
+        messages.update({e["involvedObject"]["name"]: e["message"] for e in self.events("ObjectRejected", "tenant")})
+        self.assertIn("it has 300 keys; at most 256 profiles are read from one object", messages["wide"])
+        self.assertIn("its last accepted version stays", messages["web"])
+        self.assertIn("a tenant holds at most 512 profiles and 8 MiB", messages["t8"])
+
     def test_tenants(self):
         self.apply(configmap("t", {"x.json": profile(1), "open.json": '{"defaultAction": "SCMP_ACT_ALLOW"}'},
                              namespace="team-a"))
@@ -383,6 +432,142 @@ class Reporting(KubeCase):
         self.assertIsNone(read(f"{root}/open.json"))
         self.assertIsNone(read(f"{root}/x.json"))
         self.assertEqual(read(f"{root}/z.json"), profile(3))
+
+
+class TenantProblems(KubeCase):
+    """Finding 3a: one tenant's broken object is that object's problem, never the node's. It is
+    reported (an Event on it, the log, a metric), and the node still becomes ready: READY=1, /readyz
+    200, its startup taint removed."""
+
+    def node_gated(self):
+        self.srv.apply({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1"},
+                        "spec": {"taints": [{"key": STARTUP_TAINT, "effect": "NoSchedule"}]}})
+        n = self.node(extra=("--tenant-namespace", "team-a", "--remove-startup-taint", STARTUP_TAINT))
+        n.ready()
+        status, body = n.get("/readyz")
+        self.assertEqual(status, 200, body)
+        self.srv.wait_for_request(lambda r: not self.srv.get("Node", None, "node-1")["spec"].get("taints"),
+                                  timeout=30)
+        return n
+
+    def test_directory_component_longer_than_name_max(self):
+        """A component over 255 characters passed the path rules and failed at mkdir (ENAMETOOLONG)
+        on every sync: SYNC_FAILED, so the node never became ready."""
+        self.apply(configmap("good", {"ok.json": profile(1)}, namespace="team-a"))
+        self.apply(configmap("long", {"x.json": profile(2)}, namespace="team-a",
+                             annotations={"seccompd.io/directory": "d" * 300}))
+        n = self.node_gated()
+        self.assertEqual(n.file("team-a/ok.json"), profile(1))
+        self.assertTrue(n.wait_log(r"ConfigMap team-a/long: annotation seccompd.io/directory .*longer than 255"),
+                        n.log_tail())
+        self.srv.wait_for_request(lambda r: self.created_events() >= 1, timeout=30)
+        (event,) = self.events("ObjectRejected", namespace="team-a")
+        self.assertEqual(event["involvedObject"]["name"], "long")
+        self.assertIn("longer than 255", event["message"])
+        self.assertEqual(n.metric("seccompd_kube_refusals"), 1)
+
+    def test_directory_through_a_profile_file(self):
+        """The directory annotation "a.json" where a.json is already a profile: the directory would
+        have to be that file. A conflict naming what stands in the way (the log blamed a symlink that
+        does not exist)."""
+        self.apply(configmap("a", {"a.json": profile(1)}, namespace="team-a"))
+        self.apply(configmap("b", {"x.json": profile(2)}, namespace="team-a",
+                             annotations={"seccompd.io/directory": "a.json"}))
+        n = self.node_gated()
+        self.assertEqual(n.file("team-a/a.json"), profile(1))
+        line = next(line for line in n.log_lines() if line.get("path") == "team-a/a.json/x.json")
+        self.assertIn("team-a/a.json is a profile file seccompd installed", line["msg"])
+        self.assertNotIn("symlink", line["msg"])
+        n.until(lambda: n.metric("seccompd_profiles", 'state="conflict"') == 1)
+        self.srv.wait_for_request(lambda r: self.created_events() >= 1, timeout=30)
+        (event,) = self.events("ProfileConflict", namespace="team-a")
+        self.assertEqual(event["involvedObject"]["name"], "b")
+        self.assertIn("team-a/a.json is a profile file seccompd installed", event["message"])
+
+
+BAD = '{"defaultAction": "SCMP_ACT_NOPE"}'
+
+
+class EventDelivery(KubeCase):
+    """Events are wanted once per version of what they are about, kept until the server has them, and
+    paced: whatever the cluster holds, the POSTs in flight and the log stay bounded."""
+
+    def test_failed_posts_are_retried(self):
+        """Finding 16: an Event was remembered as sent before its POST succeeded, so one that met a
+        5xx, a reset or a hung connection was lost for good."""
+        for i in range(100):
+            self.srv.apply(configmap(f"bad-{i:03}", {f"p{i:03}.json": BAD}))
+        for kind, kw in (("status", dict(code=500)), ("status", dict(code=503)),
+                         ("status", dict(code=429, retry_after=1)), ("reset", {}), ("hang", {})):
+            self.srv.fault(kind, times=5, method="POST", resource="events", **kw)
+        n = self.node()
+        n.ready()
+        self.srv.wait_for_request(lambda r: self.created_events() >= 100, timeout=60)
+        self.assertEqual(self.srv.faults, [])  # every fault was met
+        events = self.events("ProfileRejected")
+        self.assertEqual(sorted(e["involvedObject"]["name"] for e in events), [f"bad-{i:03}" for i in range(100)])
+        n.until_events_settled()
+        self.assertEqual(self.created_events(), 100)
+        self.assertEqual(self.srv.count(method="POST", resource="events"), 125)  # none posted twice
+        self.assertEqual(n.metric("seccompd_kube_event_posts_total", 'result="created"'), 100)
+        # (libcurl itself resends a request that met a reset on a reused connection: fewer failures
+        # than faults may reach seccompd.)
+        self.assertGreaterEqual(n.metric("seccompd_kube_event_posts_total", 'result="failed"'), 10)
+        self.assertLessEqual(n.metric("seccompd_kube_event_posts_total", 'result="failed"'), 25)
+        # Said when posting starts failing and when it works again, not once per failure.
+        failing = [line for line in n.log_lines() if line["msg"].startswith("cannot create Event ")]
+        self.assertGreaterEqual(len(failing), 1)
+        self.assertLess(len(failing), 25)
+
+    def test_many_rejected_keys_are_reported_once_and_paced(self):
+        """Finding 5: past 512 rejected keys (a 20 KB ConfigMap) the dedup ring overflowed, so every
+        sync re-posted and re-logged every Event, with no bound on the POSTs in flight. One object now
+        gives at most 256 profiles (finding 4), so the 600 keys are in three objects; the spam filter's
+        budget is per object, so 75 are posted at once and the rest wait."""
+        keys = 600
+        for part in range(3):
+            self.srv.apply(configmap(f"many{part}", {f"k{i:03}.json": BAD for i in range(part * 200, part * 200 + 200)}))
+        self.srv.apply(configmap("other", {"other.json": profile(1)}))
+        self.srv.fault("slow", times=None, method="POST", resource="events", delay=0.05)
+        n = self.node()
+        n.ready()
+        for version in range(1, 6):  # five syncs that have nothing to do with "many"
+            self.srv.apply(configmap("other", {"other.json": profile(1, version)}))
+            n.until(lambda: n.file("other.json") == profile(1, version))
+        # Each rejection logged once (a sync logs before it reports STATUS=), not once per sync.
+        self.assertEqual(sum("invalid profile not installed" in line["msg"] for line in n.log_lines()), keys)
+        self.assertLessEqual(self.srv.max_in_flight("POST", "events"), 4)
+        # client-go's spam filter: 25 about one object at once, then one per 5 minutes; the rest
+        # wait, counted.
+        self.assertGreater(n.metric("seccompd_kube_events_waiting"), 0)
+        self.assertLessEqual(self.srv.count(method="POST", resource="events"), keys)
+
+    def test_refusals_are_events(self):
+        """Finding 17: what the decoder refuses (a directory annotation like "../up", a key that is not
+        a profile's name) was only logged, and the admin has no access to the node's log."""
+        self.apply(configmap("up", {"a.json": profile(1)}, annotations={"seccompd.io/directory": "../up"}))
+        self.apply(configmap("keys", {"ok.json": profile(2), "notes.yaml": "hello"}))
+        n = self.node()
+        n.ready()
+        self.assertEqual(n.file("ok.json"), profile(2))
+        self.srv.wait_for_request(lambda r: self.created_events() >= 2, timeout=30)
+        (whole,) = self.events("ObjectRejected")
+        self.assertEqual(whole["involvedObject"]["name"], "up")
+        self.assertIn('annotation seccompd.io/directory "../up"', whole["message"])
+        (key,) = self.events("ProfileRejected")
+        self.assertEqual(key["involvedObject"]["name"], "keys")
+        self.assertIn("data[notes.yaml]", key["message"])
+        self.assertEqual(n.metric("seccompd_kube_refusals"), 2)
+        # A new version of the object with the same refusal: nothing posted or logged again.
+        self.apply(configmap("keys", {"ok.json": profile(2), "two.json": profile(3), "notes.yaml": "hello"}))
+        n.until(lambda: n.file("two.json") == profile(3))
+        n.until_events_settled()
+        self.assertEqual(self.srv.count(method="POST", resource="events"), 2)
+        self.assertEqual(sum("data[notes.yaml]" in line["msg"] for line in n.log_lines()), 1)
+        self.assertEqual(len(self.events("ProfileRejected")), 1)
+        # Fixed: no refusal left.
+        self.apply(configmap("keys", {"ok.json": profile(2), "two.json": profile(3)}))
+        n.until(lambda: n.metric("seccompd_kube_refusals") == 1)
 
 
 class Faults(KubeCase):

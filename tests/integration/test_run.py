@@ -124,7 +124,7 @@ data: {p.json: '{"defaultAction":"SCMP_ACT_LOG"}'}
         p = once(self.src, self.root)
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertEqual(read(f"{self.root}/d"), "FOREIGN")
-        self.assertRegex(p.stderr, r"conflict: a symlink or non-directory is on the path.* path=d/p\.json")
+        self.assertRegex(p.stderr, r"conflict: d is not a directory, and seccompd did not write it.* path=d/p\.json")
 
     def test_foreign_objects_replacing_own_files_are_conflicts(self):
         """An own file, or the directory holding it, replaced by something else: also a conflict, and
@@ -149,13 +149,13 @@ data: {p.json: '{"defaultAction":"SCMP_ACT_LOG"}'}
         self.assertEqual(os.readlink(f"{self.root}/d"), elsewhere)
         self.assertEqual(os.listdir(elsewhere), [])
         self.assertRegex(p.stderr, r"conflict: something other than a regular file .* path=own\.json")
-        self.assertRegex(p.stderr, r"conflict: a symlink or non-directory is on the path.* path=d/p\.json")
+        self.assertRegex(p.stderr, r"conflict: a symlink stands at d, where a directory must be.* path=d/p\.json")
         # Left the source with the symlink still there: its removal is blocked the same way.
         os.unlink(f"{self.src}/cm.yaml")
         p = once(self.src, self.root)
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertEqual(os.listdir(elsewhere), [])
-        self.assertRegex(p.stderr, r"conflict: a symlink or non-directory is on the path.* path=d/p\.json")
+        self.assertRegex(p.stderr, r"conflict: a symlink stands at d, where a directory must be.* path=d/p\.json")
 
     def test_invalid_update_keeps_last_good_across_runs(self):
         write(f"{self.src}/p.json", profile(1))

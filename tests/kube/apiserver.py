@@ -21,6 +21,8 @@ Usage
                                         #   subresource, headers}]
     srv.count(method=None, resource=None, watch=None, status=None, path=None)
     srv.wait_for_request(pred, timeout) -> request dict   (raises TimeoutError)
+    srv.max_in_flight(method=None, resource=None)  # the most requests being handled at once (a hung one
+                                        #   counts until stop()); a client's own count is never lower
     srv.faults, srv.clear_faults()      # the faults still queued; drop them
     srv.close_watches()                 # end every open watch cleanly (after the events already queued)
     srv.restart(expire_history=True, down=0.0, unready=0)
@@ -50,6 +52,7 @@ Request faults:
     "apf"       retry_after=1: 429, plain-text "Too many requests, please try again later.", X-Kubernetes-PF-* headers
     "reset"     TCP reset before any response (SO_LINGER 0, close)
     "hang"      half-open: read the request, send nothing, never close (until stop())
+    "slow"      delay=0.1: wait that long, then answer as usual (a slow server, e.g. etcd under load)
     "continue_expired"  new_continue=True: a list with ?continue= gets 410 Expired, with or without a new
                 (inconsistent) metadata.continue token
 Stream faults (watch only):
@@ -634,6 +637,8 @@ class ApiServer:
         self._faults = []
         self._forbidden = set()
         self.requests = []
+        self._in_flight = {}  # (method, resource) -> requests being handled now
+        self._in_flight_max = {}
         self._conns = set()
         self._hung = threading.Event()
         self._httpd = None
@@ -812,8 +817,8 @@ current-context: fake
             self._forbidden.clear()
 
     def fault(self, kind, times=1, method=None, resource=None, watch=None, namespace=None, name=None, **params):
-        kinds = {"status", "apf", "reset", "hang", "continue_expired", "split", "coalesce", "error", "close",
-                 "inject", "bookmark"}
+        kinds = {"status", "apf", "reset", "hang", "slow", "continue_expired", "split", "coalesce", "error",
+                 "close", "inject", "bookmark"}
         if kind not in kinds:
             raise ValueError(f"unknown fault {kind}")
         f = {"kind": kind, "times": times, "params": params,
@@ -868,19 +873,28 @@ current-context: fake
                        and (watch is None or r["watch"] == watch) and (status is None or r["status"] == status)
                        and (path is None or r["path"] == path))
 
+    def max_in_flight(self, method=None, resource=None):
+        with self._lock:
+            return max((n for (m, r), n in self._in_flight_max.items()
+                        if (method is None or m == method) and (resource is None or r == resource)), default=0)
+
     def wait_for_request(self, pred, timeout=10):
+        """pred is called outside the request log's lock: it may look at the store (get(), whose lock
+        a handler holds while it logs its request) without the two waiting on each other."""
         deadline = time.monotonic() + timeout
         seen = 0
-        with self._req_cond:
-            while True:
-                for r in self.requests[seen:]:
-                    if pred(r):
-                        return r
-                seen = len(self.requests)
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError("no matching request")
-                self._req_cond.wait(left)
+        while True:
+            with self._req_cond:
+                new, seen = self.requests[seen:], len(self.requests)
+            for r in new:
+                if pred(r):
+                    return r
+            with self._req_cond:
+                while len(self.requests) == seen:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise TimeoutError("no matching request")
+                    self._req_cond.wait(left)
 
     # ---- storage
 
@@ -1276,6 +1290,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return None
 
     def dispatch(self):
+        """Counts the request as in flight while it is handled, then handles it."""
+        api = self.api
+        parsed = self._parse_path(urllib.parse.urlsplit(self.path).path)
+        key = (self.command, parsed[1] if parsed else None)
+        with api._lock:
+            api._in_flight[key] = api._in_flight.get(key, 0) + 1
+            api._in_flight_max[key] = max(api._in_flight_max.get(key, 0), api._in_flight[key])
+        try:
+            return self._dispatch()
+        finally:
+            with api._lock:
+                api._in_flight[key] -= 1
+
+    def _dispatch(self):
         api = self.api
         u = urllib.parse.urlsplit(self.path)
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(u.query, keep_blank_values=True).items()}
@@ -1302,8 +1330,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self._send_error(ApiError(413, "RequestEntityTooLarge",
                                                  f"Request entity too large: limit is {MAX_BODY}"))
         req["user"] = user = self._user()
-        f = api._take_faults(req, {"status", "apf", "reset", "hang", "continue_expired"}, many=False)
-        if f:
+        f = api._take_faults(req, {"status", "apf", "reset", "hang", "slow", "continue_expired"}, many=False)
+        if f and f[0]["kind"] == "slow":
+            time.sleep(f[0]["params"].get("delay", 0.1))
+        elif f:
             return self._request_fault(f[0])
         if u.path in ("/version", "/healthz", "/livez", "/readyz"):
             if u.path == "/version":

@@ -561,6 +561,81 @@ static void test_condition_status(void **state)
         assert_int_equal(kube_node_condition_status(bad2, "SeccompProfilesReady"), -EINVAL);
 }
 
+#define SEC 1000000ULL
+
+static void test_rate_limit(void **state)
+{
+        KubeRateLimit l = {};
+        const uint64_t t0 = 1000 * SEC, every = 300 * SEC;
+
+        /* A fresh bucket is full: the burst goes at once, the next token one interval later. */
+        for (unsigned i = 0; i < 25; i++) {
+                assert_int_equal(kube_rate_limit_ready_at(&l, 25, every, t0), t0);
+                assert_true(kube_rate_limit_take(&l, 25, every, t0));
+        }
+        assert_false(kube_rate_limit_take(&l, 25, every, t0));
+        assert_int_equal(kube_rate_limit_ready_at(&l, 25, every, t0), t0 + every);
+        assert_false(kube_rate_limit_take(&l, 25, every, t0 + every - 1));
+        assert_true(kube_rate_limit_take(&l, 25, every, t0 + every));
+        assert_false(kube_rate_limit_take(&l, 25, every, t0 + every));
+        assert_int_equal(kube_rate_limit_ready_at(&l, 25, every, t0 + every), t0 + 2 * every);
+
+        /* Idle for long: full again, but never more than the burst. */
+        uint64_t later = t0 + 1000 * every;
+        unsigned taken = 0;
+        while (kube_rate_limit_take(&l, 25, every, later))
+                taken++;
+        assert_int_equal(taken, 25);
+
+        /* Half an idle interval gives no token; ten give ten. */
+        assert_false(kube_rate_limit_take(&l, 25, every, later + every / 2));
+        taken = 0;
+        while (kube_rate_limit_take(&l, 25, every, later + 10 * every))
+                taken++;
+        assert_int_equal(taken, 10);
+
+        /* A burst of one is a plain interval; a burst of zero never gives. */
+        KubeRateLimit one = {};
+        assert_true(kube_rate_limit_take(&one, 1, 200000, 5));
+        assert_false(kube_rate_limit_take(&one, 1, 200000, 5 + 199999));
+        assert_true(kube_rate_limit_take(&one, 1, 200000, 5 + 200000));
+        KubeRateLimit none = {};
+        assert_false(kube_rate_limit_take(&none, 0, 200000, 5));
+
+        /* A clock that seems to go back (another caller's "now") never underflows into "ready". */
+        KubeRateLimit back = {};
+        for (unsigned i = 0; i < 10; i++)
+                assert_true(kube_rate_limit_take(&back, 10, SEC, 100 * SEC));
+        assert_false(kube_rate_limit_take(&back, 10, SEC, 50 * SEC));
+        assert_int_equal(kube_rate_limit_ready_at(&back, 10, SEC, 50 * SEC), 101 * SEC);
+}
+
+static void test_event_retry(void **state)
+{
+        /* 1 s, doubling, capped at 5 minutes; jittered into [d/2, d). */
+        assert_int_equal(kube_event_retry_usec(1, 0), SEC / 2);
+        assert_true(kube_event_retry_usec(1, 0.999999) < SEC);
+        assert_int_equal(kube_event_retry_usec(2, 0), SEC);
+        assert_int_equal(kube_event_retry_usec(3, 0), 2 * SEC);
+        assert_int_equal(kube_event_retry_usec(9, 0), 128 * SEC);
+        assert_int_equal(kube_event_retry_usec(10, 0), 150 * SEC); /* 512 s, capped at 300 s */
+        assert_int_equal(kube_event_retry_usec(10, 0.999999) / SEC, 299);
+        for (unsigned f = 1; f < 100000; f = f * 3 + 1)
+                assert_true(kube_event_retry_usec(f, 0.5) < KUBE_EVENT_RETRY_MAX_USEC);
+        assert_int_equal(kube_event_retry_usec(UINT32_MAX, 0), KUBE_EVENT_RETRY_MAX_USEC / 2);
+        /* failures 0 counts as the first; a random number out of range as 0. */
+        assert_int_equal(kube_event_retry_usec(0, 0), SEC / 2);
+        assert_int_equal(kube_event_retry_usec(1, 1.5), SEC / 2);
+        assert_int_equal(kube_event_retry_usec(1, -1), SEC / 2);
+
+        assert_true(kube_event_accepted(0));
+        assert_true(kube_event_accepted(-EEXIST));
+        assert_false(kube_event_accepted(-EIO));
+        assert_false(kube_event_accepted(-EAGAIN));
+        assert_false(kube_event_accepted(-ETIMEDOUT));
+        assert_false(kube_event_accepted(-EPERM));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -580,6 +655,8 @@ int main(void)
                 cmocka_unit_test(test_taint_patch_malformed),
                 cmocka_unit_test(test_condition_patch),
                 cmocka_unit_test(test_condition_status),
+                cmocka_unit_test(test_rate_limit),
+                cmocka_unit_test(test_event_retry),
         };
         cmocka_set_message_output(CM_OUTPUT_TAP);
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -394,6 +394,58 @@ static void test_foreign_objects_are_conflicts(void **state)
         assert_false(sync_root_owns(f->r, "link.json"));
 }
 
+/* A directory that would have to be where something else stands (one of our own profiles, a file
+ * seccompd did not write, a directory it made for other profiles): a conflict that names what stands
+ * in the way, never a failure and never blamed on a symlink that does not exist. */
+static void test_what_stands_in_the_way(void **state)
+{
+        Fixture *f = *state;
+        SyncResult res;
+
+        DesiredProfile file_first[] = {P("a.json", "A", true), P("a.json/x.json", "B", true),
+                                       P("d/a.json", "C", true), P("d/a.json/sub/y.json", "D", true)};
+        for (int round = 0; round < 2; round++) { /* claimed and blocked, then blocked again */
+                apply(f, file_first, 4, true, 1 + round, 0, &res);
+                assert_int_equal(res.failed, 0);
+                assert_int_equal(res.conflicts, 2);
+                for (size_t i = 0; i < res.n_events; i++) {
+                        const SyncEvent *e = res.events + i;
+                        if (e->action != SYNC_CONFLICT)
+                                continue;
+                        const char *want = e->index == 1 ? "a.json is a profile file seccompd installed"
+                                                         : "d/a.json is a profile file seccompd installed";
+                        assert_true(e->index == 1 || e->index == 3);
+                        assert_non_null(strstr(e->reason, want));
+                        assert_null(strstr(e->reason, "symlink"));
+                }
+                sync_result_clear(&res);
+        }
+        assert_content(at(f, "a.json"), "A");
+
+        /* The other way round: the directory came first, and holds another profile. */
+        DesiredProfile dir_first[] = {P("b.json/x.json", "B", true), P("b.json", "A", true)};
+        apply(f, dir_first, 2, true, 3, 0, &res);
+        assert_int_equal(res.failed, 0);
+        assert_int_equal(res.conflicts, 1);
+        for (size_t i = 0; i < res.n_events; i++)
+                if (res.events[i].action == SYNC_CONFLICT) {
+                        assert_int_equal(res.events[i].index, 1);
+                        assert_non_null(strstr(res.events[i].reason, "a directory seccompd made"));
+                }
+        sync_result_clear(&res);
+
+        /* A file seccompd did not write where a directory must be. */
+        write_file(at(f, "plain"), "PRECIOUS");
+        DesiredProfile under_foreign = P("plain/z.json", "Z", true);
+        apply(f, &under_foreign, 1, false, 4, 0, &res);
+        assert_int_equal(only_event(&res), SYNC_CONFLICT);
+        assert_int_equal(res.failed, 0);
+        assert_non_null(strstr(res.events[0].reason, "plain is not a directory"));
+        assert_null(strstr(res.events[0].reason, "symlink"));
+        sync_result_clear(&res);
+        assert_content(at(f, "plain"), "PRECIOUS");
+}
+
 static void test_restart_keeps_ownership_and_lock(void **state)
 {
         Fixture *f = *state;
@@ -580,6 +632,18 @@ static void test_names(void **state)
         assert_non_null(profile_directory_invalid("./a"));
         assert_non_null(profile_directory_invalid("..seccompd-x"));
         assert_non_null(profile_directory_invalid("a b"));
+        /* A component no file system takes (NAME_MAX) is refused with the object, not met at mkdir. */
+        char component[300];
+        memset(component, 'd', sizeof(component) - 1);
+        component[255] = 0;
+        assert_null(profile_directory_invalid(component));
+        component[255] = 'd';
+        component[256] = 0;
+        assert_non_null(profile_directory_invalid(component));
+        assert_non_null(strstr(profile_directory_invalid(component), "255"));
+        char long_target[320];
+        snprintf(long_target, sizeof(long_target), "team/%s/x.json", component);
+        assert_non_null(profile_target_path_invalid(long_target));
         assert_null(profile_target_path_invalid("a.json"));
         assert_null(profile_target_path_invalid("team/x/b.json"));
         assert_non_null(profile_target_path_invalid("../victim/x.json"));
@@ -603,6 +667,7 @@ int main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_drift_repair, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_symlinks_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_what_stands_in_the_way, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_foreign_objects_are_conflicts, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restart_keeps_ownership_and_lock, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_untrusted_state_file_is_refused, setup, teardown),
