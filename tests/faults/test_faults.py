@@ -376,6 +376,77 @@ def two_hops(c):
     c.untouched()
 
 
+def events(c, reason, namespace="default"):
+    with c.srv._lock:
+        return [o for (res, ns, _), o in c.srv._objects.items()
+                if res == "events" and ns == namespace and o.get("reason") == reason]
+
+
+BAD = '{"defaultAction": "SCMP_ACT_NOPE"}'
+
+
+@row("3a: a tenant's directory over NAME_MAX, or through a profile file", "node ready, Event on the object, line",
+     kube=True)
+def tenant_breaks_readiness(c):
+    c.srv._namespaces.add("team-a")
+    c.srv.apply(configmap("a", {"a.json": profile(1)}, namespace="team-a"))
+    c.srv.apply(configmap("long", {"x.json": profile(2)}, namespace="team-a",
+                          annotations={"seccompd.io/directory": "d" * 300}))
+    c.srv.apply(configmap("through", {"y.json": profile(3)}, namespace="team-a",
+                          annotations={"seccompd.io/directory": "a.json"}))
+    d = c.kube_daemon("--tenant-namespace", "team-a")
+    d.ready()
+    assert c.get("/readyz")[0] == 200
+    assert read(f"{c.root}/team-a/a.json") == profile(1)
+    c.srv.wait_for_request(lambda r: events(c, "ObjectRejected", "team-a"), timeout=30)
+    c.one_line(d.log_text(), r"longer than 255", most=2)
+    c.recovers_kube(d)
+    c.untouched()
+
+
+@row("5: 600 rejected keys in three objects, five unrelated syncs", "logged once each, POSTs <= keys, <= 4 in flight",
+     kube=True)
+def event_storm(c):
+    for part in range(3):
+        c.srv.apply(configmap(f"many{part}", {f"k{i:03}.json": BAD for i in range(part * 200, part * 200 + 200)}))
+    c.srv.apply(configmap("other", {"other.json": profile(1)}))
+    d = c.kube_daemon()
+    d.ready()
+    for version in range(1, 6):
+        c.srv.apply(configmap("other", {"other.json": profile(1, version)}))
+        d.until(lambda: read(f"{c.root}/other.json") == profile(1, version))
+    c.one_line(d.log_text(), r"k599\.json.*invalid profile not installed", most=1)
+    posts = c.srv.count(method="POST", resource="events")
+    assert posts <= 600, f"{posts} POSTs for 600 keys"
+    assert c.srv.max_in_flight("POST", "events") <= 4
+    c.untouched()
+    return f"ok, {posts} POSTs, at most {c.srv.max_in_flight('POST', 'events')} in flight, " + c.bounded(d)
+
+
+@row("16: Event POSTs failing (500, 503, 429, reset, hang)", "every Event on the server in the end", kube=True)
+def event_posts_fail(c):
+    for i in range(20):
+        c.srv.apply(configmap(f"bad{i}", {f"b{i}.json": BAD}))
+    for kind, params in (("status", {"code": 500}), ("status", {"code": 503}), ("status", {"code": 429}),
+                         ("reset", {}), ("hang", {})):
+        c.srv.fault(kind, times=2, method="POST", resource="events", **params)
+    d = c.kube_daemon()
+    d.ready()
+    c.srv.wait_for_request(lambda r: len(events(c, "ProfileRejected")) >= 20, timeout=120)
+    c.untouched()
+
+
+@row("17: seccompd.io/directory \"../up\" from the API", "ObjectRejected Event on it, line", kube=True)
+def bad_annotation_event(c):
+    c.srv.apply(configmap("up", {"a.json": profile(1)}, annotations={"seccompd.io/directory": "../up"}))
+    d = c.kube_daemon()
+    d.ready()
+    c.srv.wait_for_request(lambda r: events(c, "ObjectRejected"), timeout=30)
+    assert read(f"{c.tmp}/up/a.json") is None
+    c.one_line(d.log_text(), r'annotation seccompd.io/directory "\.\./up"', most=1)
+    c.untouched()
+
+
 # ---------------------------------------------------------------- around the findings
 
 @row("API server restart under load", "lost, recovery, nothing removed", kube=True)
