@@ -304,7 +304,10 @@ def hostile_tenant(c):
     cg = f"/sys/fs/cgroup/memory/seccompd-fault-{os.getpid()}"
     os.makedirs(cg)
     try:
-        write(f"{cg}/memory.limit_in_bytes", str(int(os.environ.get("FAULTS_CGROUP_MIB", "64")) << 20))
+        # A sanitizer's shadow memory and quarantine are not the daemon's: under one the cgroup only
+        # measures, with room to spare.
+        sanitized = os.environ.get("SECCOMPD_SANITIZE", "none") != "none"
+        write(f"{cg}/memory.limit_in_bytes", str((1024 if sanitized else 64) << 20))
         c.srv._namespaces.add("tenant")
         c.srv.apply(configmap("admin", {"admin.json": profile(1)}))
         for i in range(30):
@@ -323,6 +326,8 @@ def hostile_tenant(c):
         c.one_line(d.log_text(), r"refused: tenant namespace tenant would hold", most=40)
         c.recovers_kube(d)
         c.untouched()
+        if sanitized:
+            return f"ok, peak {peak >> 20} MiB under {os.environ['SECCOMPD_SANITIZE']} (64 Mi not checked)"
         return f"ok, peak {peak >> 20} MiB of 64 (page cache included), steady " + c.bounded(d, 8 * 1024)
     finally:
         for d in c.daemons:
