@@ -11,10 +11,11 @@
 
 #include "config.h"
 #include "kube/client.h"
+#include "kube/decode.h"
 #include "shared/macro.h"
 
 /* Error bodies are Status objects or a line of text: nothing legitimate is larger. */
-#define ERROR_BODY_MAX (64 * 1024)
+#define ERROR_BODY_MAX KUBE_STATUS_MAX
 
 struct KubeClient {
         sd_event *event;
@@ -131,29 +132,6 @@ void kube_request_cancel(KubeRequest *r)
         request_free(r);
 }
 
-/* Parses a Status body for its reason and message; a body that is not a Status is the message. */
-static void status_from_body(KubeStatus *s, const char *body, size_t len)
-{
-        json_error_t e;
-        json_t *j = len > 0 ? json_loadb(body, len, JSON_ALLOW_NUL, &e) : NULL;
-        const char *reason = NULL, *message = NULL;
-        if (j && json_is_object(j)) {
-                reason = json_string_value(json_object_get(j, "reason"));
-                message = json_string_value(json_object_get(j, "message"));
-        }
-        if (reason)
-                s->reason = strdup(reason);
-        if (message)
-                s->message = strdup(message);
-        else if (len > 0 && !j) {
-                size_t n = len;
-                while (n > 0 && isspace((unsigned char) body[n - 1]))
-                        n--;
-                s->message = strndup(body, MIN(n, (size_t) 512));
-        }
-        json_decref(j);
-}
-
 static void request_finish(KubeRequest *r, CURLcode code)
 {
         KubeClient *c = r->client;
@@ -163,7 +141,7 @@ static void request_finish(KubeRequest *r, CURLcode code)
         s.http = http;
         bool success = http >= 200 && http < 300;
         if (!success && r->buf)
-                status_from_body(&s, r->buf, r->len);
+                kube_status_from_body(&s, r->buf, r->len);
         if (code != CURLE_OK && !s.message)
                 s.message = strdup(r->curl_error[0] ? r->curl_error : curl_easy_strerror(code));
         c->stats.by_class[http >= 200 && http < 600 ? http / 100 : 0]++;

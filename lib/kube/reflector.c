@@ -43,13 +43,17 @@ struct KubeReflector {
         int auth_error;
         int failures; /* consecutive failed requests */
 
+        /* The list page in progress, scanned as it arrives. */
+        char *page;
+        size_t page_len, page_allocated;
+        KubeJsonScan page_scan;
+
         /* The watch in progress. */
-        char *line;
-        size_t line_len, line_allocated;
+        KubeLineFramer framer;
         uint64_t watch_started_usec;
         uint64_t watch_events;
-        int watch_error; /* what the stream said before it ended: -ESTALE for ERROR 410 ... */
-        KubeStatus watch_status;
+        KubeStatus watch_status; /* what an ERROR event said before the stream ended */
+        char watch_detail[512];  /* what was wrong with the line that ended it */
 
         KubeBackoff backoff;
         KubeReflectorStats stats;
@@ -183,16 +187,56 @@ static int path_for(KubeReflector *r, const char *query, char **ret)
         return 0;
 }
 
+static void page_free(KubeReflector *r)
+{
+        free(r->page);
+        r->page = NULL;
+        r->page_len = r->page_allocated = 0;
+}
+
+/* The page as it arrives: kept up to the page bound, and scanned, so that a page over a bound stops
+ * at the chunk that passes it. */
+static int on_list_data(KubeRequest *req, const char *buf, size_t len, void *userdata)
+{
+        KubeReflector *r = userdata;
+        size_t n = MIN(len, KUBE_LIST_PAGE_MAX - r->page_len);
+        if (r->page_len + n + 1 > r->page_allocated) {
+                size_t a = MIN(MAX(MAX(r->page_allocated * 2, r->page_len + n + 1), (size_t) 65536),
+                               KUBE_LIST_PAGE_MAX + 1);
+                char *p = realloc(r->page, a);
+                if (!p)
+                        return -ENOMEM;
+                r->page = p;
+                r->page_allocated = a;
+        }
+        memcpy(r->page + r->page_len, buf, n);
+        r->page_len += n;
+        return kube_json_scan(&r->page_scan, buf, len);
+}
+
 static void on_list_done(KubeRequest *req, int error, const KubeStatus *s, const char *body, size_t len,
                          void *userdata)
 {
+        _cleanup_(kube_list_page_clear) KubeListPage p = {};
         KubeReflector *r = userdata;
-        json_t *j = NULL;
-        json_error_t e;
+        char why[512];
 
         r->request = NULL;
+        if (error == -EFBIG && r->page_scan.exceeded != KUBE_BOUND_NONE) {
+                /* Refused before jansson built it (lib/kube/decode.h): said, and retried with the
+                 * backoff; nothing is concluded from a list that did not arrive. */
+                char bound[64], detail[256];
+                (void) snprintf(detail, sizeof(detail),
+                                "the page holds %s, over the bound for a list page; retrying",
+                                kube_json_scan_describe(&r->page_scan, bound, sizeof(bound)));
+                page_free(r);
+                report(r, "list", -EFBIG, s, detail);
+                wait_then(r, true, -1);
+                return;
+        }
         if (error == -ESTALE && r->continue_token) {
                 /* The continue token expired (etcd compaction): start the list again, from page one. */
+                page_free(r);
                 report(r, "list", error, s, "continue token expired; listing again from the start");
                 free(r->continue_token);
                 r->continue_token = NULL;
@@ -200,19 +244,16 @@ static void on_list_done(KubeRequest *req, int error, const KubeStatus *s, const
                 return;
         }
         if (error < 0) {
+                page_free(r);
                 report(r, "list", error, s, NULL);
                 /* A list interrupted midway keeps its continue token: the retry resumes it. */
                 wait_then(r, true, s ? s->retry_after : -1);
                 return;
         }
-        j = json_loadb(body, len, JSON_ALLOW_NUL, &e);
-        json_t *items = j ? json_object_get(j, "items") : NULL;
-        json_t *meta = j ? json_object_get(j, "metadata") : NULL;
-        const char *rv = json_string_value(json_object_get(meta, "resourceVersion"));
-        const char *cont = json_string_value(json_object_get(meta, "continue"));
-        if (!json_is_array(items) || !rv) {
-                json_decref(j);
-                report(r, "list", -EBADMSG, s, "the response is not a list");
+        int k = kube_list_page_decode(r->page, r->page_len, &p, why, sizeof(why));
+        page_free(r); /* the tree holds copies: the bytes go before the objects are handed out */
+        if (k < 0) {
+                report(r, "list", k, s, why);
                 wait_then(r, true, -1);
                 return;
         }
@@ -221,22 +262,24 @@ static void on_list_done(KubeRequest *req, int error, const KubeStatus *s, const
                 r->stats.lists++;
                 r->list_complete = true;
                 free(r->list_rv);
-                r->list_rv = strdup(rv);
+                r->list_rv = strdup(p.resource_version);
                 if (r->cb.list_begin)
                         r->cb.list_begin(r, r->userdata);
         }
         size_t i;
         json_t *item;
-        json_array_foreach(items, i, item)
+        json_array_foreach(p.items, i, item)
         {
                 /* Items carry no kind (kubernetes/kubernetes#3030): the consumer knows the resource. */
                 size_t size = json_dumpb(item, NULL, 0, JSON_COMPACT);
                 if (size > KUBE_OBJECT_MAX) {
                         const char *name = json_string_value(
                                 json_object_get(json_object_get(item, "metadata"), "name"));
-                        char detail[512];
+                        char detail[512], escaped[253 * 4 + 4];
                         (void) snprintf(detail, sizeof(detail),
-                                        "object %s is %zu bytes, over the %d limit: refused", name ?: "?",
+                                        "object %s is %zu bytes, over the %zu limit: refused",
+                                        name ? kube_escape(name, strlen(name), 253, escaped, sizeof(escaped))
+                                             : "?",
                                         size, KUBE_OBJECT_MAX);
                         report(r, "list", -EFBIG, NULL, detail);
                         r->list_complete = false;
@@ -246,8 +289,7 @@ static void on_list_done(KubeRequest *req, int error, const KubeStatus *s, const
                         r->cb.object(r, KUBE_ADDED, item, r->userdata);
         }
         free(r->continue_token);
-        r->continue_token = cont && *cont ? strdup(cont) : NULL;
-        json_decref(j);
+        r->continue_token = p.continue_token ? strdup(p.continue_token) : NULL;
         if (r->continue_token) {
                 start_list(r);
                 return;
@@ -273,10 +315,12 @@ static void start_list(KubeReflector *r)
         if (r->continue_token == NULL && r->stats.lists > 0)
                 r->stats.relists++;
         r->phase = PHASE_LISTING;
+        page_free(r);
+        kube_json_scan_init(&r->page_scan, KUBE_LIST_PAGE_MAX);
         KubeRequestOptions o = {
                 .path = path,
-                .max_body = KUBE_LIST_PAGE_MAX,
                 .timeout_usec = (uint64_t) ((double) REQUEST_TIMEOUT_USEC * MAX(r->scale, 0.05)),
+                .on_data = on_list_data,
                 .on_done = on_list_done,
                 .userdata = r,
         };
@@ -287,96 +331,67 @@ oom:
 }
 
 /* One line of the watch stream: one event, as Go's json.Encoder writes it. */
-static int watch_line(KubeReflector *r, const char *line, size_t len)
+static int watch_line(const char *line, size_t len, void *userdata)
 {
-        json_error_t e;
-        json_t *j = json_loadb(line, len, JSON_ALLOW_NUL, &e);
-        const char *type = j ? json_string_value(json_object_get(j, "type")) : NULL;
-        json_t *obj = j ? json_object_get(j, "object") : NULL;
-        int k = 0;
-
-        if (!type || !json_is_object(obj)) {
-                json_decref(j);
-                return -EBADMSG;
+        _cleanup_(kube_watch_event_clear) KubeWatchEvent e = {};
+        KubeReflector *r = userdata;
+        char why[sizeof(r->watch_detail) - 64];
+        int k = kube_watch_event_decode(line, len, &e, why, sizeof(why));
+        if (k < 0) {
+                (void) snprintf(r->watch_detail, sizeof(r->watch_detail), "%s watch event was refused: %s",
+                                k == -EFBIG ? "a" : "a malformed", why);
+                return k;
         }
-        const char *rv =
-                json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
-        if (strcmp(type, "ERROR") == 0) {
-                json_int_t code = json_integer_value(json_object_get(obj, "code"));
-                const char *reason = json_string_value(json_object_get(obj, "reason"));
-                const char *message = json_string_value(json_object_get(obj, "message"));
-                kube_status_clear(&r->watch_status);
-                r->watch_status.http = (long) code;
-                r->watch_status.reason = reason ? strdup(reason) : NULL;
-                r->watch_status.message = message ? strdup(message) : NULL;
-                bool expired = code == 410 ||
+        switch (e.type) {
+        case KUBE_WATCH_ERROR: {
+                const char *reason = e.status.reason;
+                bool expired = e.status.http == 410 ||
                                (reason && (strcmp(reason, "Expired") == 0 || strcmp(reason, "Gone") == 0));
-                k = expired ? -ESTALE : code == 429 ? -EAGAIN : -EIO;
-        } else if (strcmp(type, "BOOKMARK") == 0) {
+                k = expired ? -ESTALE : e.status.http == 429 ? -EAGAIN : -EIO;
+                kube_status_clear(&r->watch_status);
+                r->watch_status = e.status;
+                e.status = (KubeStatus){.retry_after = -1};
+                /* A Status in the stream is the server's word, not a stream we failed to read. */
+                if (r->watch_status.http == 0)
+                        r->watch_status.http = 500;
+                break;
+        }
+        case KUBE_WATCH_BOOKMARK:
                 r->stats.bookmarks++;
-        } else if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0 ||
-                   strcmp(type, "DELETED") == 0) {
-                KubeEventType t = type[0] == 'A'   ? KUBE_ADDED
-                                  : type[0] == 'M' ? KUBE_MODIFIED
-                                                   : KUBE_DELETED;
+                break;
+        case KUBE_WATCH_ADDED:
+        case KUBE_WATCH_MODIFIED:
+        case KUBE_WATCH_DELETED:
                 r->stats.events++;
                 r->watch_events++;
                 if (r->cb.object)
-                        r->cb.object(r, t, obj, r->userdata);
-        } else
-                k = -EBADMSG; /* client-go: an unknown type is a decoding error */
+                        r->cb.object(r,
+                                     e.type == KUBE_WATCH_ADDED      ? KUBE_ADDED
+                                     : e.type == KUBE_WATCH_MODIFIED ? KUBE_MODIFIED
+                                                                     : KUBE_DELETED,
+                                     e.object, r->userdata);
+                break;
+        }
         /* Every event, bookmarks included, moves the version the next watch starts from. */
-        if (k == 0 && rv && *rv) {
-                char *copy = strdup(rv);
+        if (k == 0 && e.resource_version) {
+                char *copy = strdup(e.resource_version);
                 if (copy) {
                         free(r->rv);
                         r->rv = copy;
                 }
         }
-        json_decref(j);
         return k;
 }
 
-/* Events may be split anywhere across chunks, and a chunk may hold many: buffer up to the newline. */
 static int on_watch_data(KubeRequest *req, const char *buf, size_t len, void *userdata)
 {
         KubeReflector *r = userdata;
-        while (len > 0) {
-                const char *nl = memchr(buf, '\n', len);
-                size_t take = nl ? (size_t) (nl - buf) : len;
-                if (r->line_len + take > KUBE_OBJECT_MAX)
-                        return -EFBIG;
-                if (r->line_len + take + 1 > r->line_allocated) {
-                        size_t a = MAX(MAX(r->line_allocated * 2, r->line_len + take + 1), (size_t) 4096);
-                        char *l = realloc(r->line, a);
-                        if (!l)
-                                return -ENOMEM;
-                        r->line = l;
-                        r->line_allocated = a;
-                }
-                memcpy(r->line + r->line_len, buf, take);
-                r->line_len += take;
-                buf += take;
-                len -= take;
-                if (!nl)
-                        break;
-                buf++;
-                len--;
-                size_t n = r->line_len;
-                r->line_len = 0;
-                if (n > 0) {
-                        int k = watch_line(r, r->line, n);
-                        if (k < 0)
-                                return k;
-                }
-        }
-        /* A line buffer grown by one big event is not kept for the life of the watch. */
-        if (r->line_len == 0 && r->line_allocated > 65536) {
-                free(r->line);
-                r->line = NULL;
-                r->line_allocated = 0;
-        }
-        return 0;
+        int k = kube_line_framer_feed(&r->framer, buf, len, watch_line, r);
+        if (k == -EFBIG && !r->watch_detail[0])
+                (void) snprintf(r->watch_detail, sizeof(r->watch_detail),
+                                "an event over 3 MiB was refused (a line of more than %zu bytes)",
+                                KUBE_OBJECT_MAX);
+        return k;
 }
 
 static void on_watch_done(KubeRequest *req, int error, const KubeStatus *s, const char *body, size_t len,
@@ -386,9 +401,10 @@ static void on_watch_done(KubeRequest *req, int error, const KubeStatus *s, cons
         uint64_t lasted = now_usec(r) - r->watch_started_usec;
         bool stream_error = error < 0 && r->watch_status.http != 0;
         const KubeStatus *st = stream_error ? &r->watch_status : s;
+        const char *detail = r->watch_detail[0] ? r->watch_detail : NULL;
 
         r->request = NULL;
-        r->line_len = 0;
+        kube_line_framer_reset(&r->framer);
         if (error == -ESTALE) {
                 /* Too old a resourceVersion (an ERROR event or the HTTP status): relist at once. */
                 report(r, "watch", error, st, "resourceVersion expired; listing again");
@@ -406,12 +422,13 @@ static void on_watch_done(KubeRequest *req, int error, const KubeStatus *s, cons
                         start_watch(r);
                 }
         } else {
-                report(r, "watch", error, st, error == -EFBIG ? "an event over 3 MiB was refused" : NULL);
+                report(r, "watch", error, st, detail);
                 /* Refused connections and 429 keep the version; anything else relists. */
                 bool rewatch = error == -ECONNREFUSED || error == -EAGAIN;
                 wait_then(r, !rewatch, st ? st->retry_after : -1);
         }
         kube_status_clear(&r->watch_status);
+        r->watch_detail[0] = 0;
 }
 
 static void start_watch(KubeReflector *r)
@@ -428,8 +445,9 @@ static void start_watch(KubeReflector *r)
         r->phase = PHASE_WATCHING;
         r->watch_started_usec = now_usec(r);
         r->watch_events = 0;
-        r->line_len = 0;
+        kube_line_framer_reset(&r->framer);
         kube_status_clear(&r->watch_status);
+        r->watch_detail[0] = 0;
         r->stats.watches++;
         KubeRequestOptions o = {
                 .path = path,
@@ -457,6 +475,7 @@ int kube_reflector_new(KubeClient *client, sd_event *event, const KubeReflectorO
         r->event = sd_event_ref(event);
         r->scale = o->time_scale > 0 ? o->time_scale : 1.0;
         r->backoff.scale = r->scale;
+        r->framer.max = KUBE_OBJECT_MAX;
         r->cb = *o->callbacks;
         r->userdata = o->userdata;
         r->watch_status.retry_after = -1;
@@ -486,7 +505,8 @@ KubeReflector *kube_reflector_free(KubeReflector *r)
         free(r->rv);
         free(r->list_rv);
         free(r->continue_token);
-        free(r->line);
+        free(r->page);
+        kube_line_framer_free(&r->framer);
         free(r);
         return NULL;
 }

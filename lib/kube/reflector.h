@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "kube/client.h"
+#include "kube/decode.h"
 
 /* List, then watch, one resource in one namespace, the way client-go's reflector does
  * (k/client-go tools/cache/reflector.go), with the same constants:
@@ -19,12 +20,12 @@
  *    the backoff starts again when its last start is 2 minutes old; a Retry-After longer than the
  *    backoff wins; 429 and refused connections re-watch, other errors relist;
  *  - resourceVersions are opaque strings, only ever sent back;
- *  - one event line or list item over 3 MiB is refused, and no list page may exceed 32 MiB.
+ *  - every response is bounded before it is decoded (lib/kube/decode.h): one event line or list item
+ *    over 3 MiB is refused, and a list page over 32 MiB, 262144 JSON values or 64 levels of nesting
+ *    is refused and retried with the backoff.
  * Every timer is multiplied by time_scale (1.0 in production; tests compress it). */
 
-#define KUBE_OBJECT_MAX    (3 * 1024 * 1024)
-#define KUBE_LIST_PAGE_MAX (32 * 1024 * 1024)
-#define KUBE_LIST_LIMIT    25
+#define KUBE_LIST_LIMIT 25
 
 typedef enum KubeEventType {
         KUBE_ADDED,
