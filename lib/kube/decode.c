@@ -355,6 +355,196 @@ fail:
         return k;
 }
 
+/* A cursor over bytes that may end anywhere: every step says -EAGAIN when they run out first. */
+typedef struct Cursor {
+        const char *p, *end;
+} Cursor;
+
+static void skip_space(Cursor *c)
+{
+        while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
+                c->p++;
+}
+
+static int expect(Cursor *c, char ch)
+{
+        skip_space(c);
+        if (c->p == c->end)
+                return -EAGAIN;
+        if (*c->p != ch)
+                return -EBADMSG;
+        c->p++;
+        return 0;
+}
+
+static int peek(Cursor *c)
+{
+        skip_space(c);
+        return c->p < c->end ? (unsigned char) *c->p : -EAGAIN;
+}
+
+/* A string token, quotes included. */
+static int string_token(Cursor *c, const char **ret, size_t *ret_len)
+{
+        int k = expect(c, '"');
+        if (k < 0)
+                return k;
+        const char *start = c->p - 1;
+        for (; c->p < c->end; c->p++)
+                if (*c->p == '\\') {
+                        if (++c->p == c->end)
+                                return -EAGAIN;
+                } else if (*c->p == '"') {
+                        c->p++;
+                        *ret = start;
+                        *ret_len = (size_t) (c->p - start);
+                        return 0;
+                }
+        return -EAGAIN;
+}
+
+/* Any value, without looking into it: brackets counted, strings stepped over. */
+static int skip_value(Cursor *c)
+{
+        const char *s;
+        size_t n, depth = 0;
+        int k = peek(c);
+        if (k < 0)
+                return k;
+        if (k == '"')
+                return string_token(c, &s, &n);
+        if (k != '{' && k != '[') {
+                while (c->p < c->end && !ends_scalar(*c->p))
+                        c->p++;
+                return c->p < c->end ? 0 : -EAGAIN;
+        }
+        while (c->p < c->end) {
+                char ch = *c->p;
+                if (ch == '"') {
+                        k = string_token(c, &s, &n);
+                        if (k < 0)
+                                return k;
+                        continue;
+                }
+                c->p++;
+                if (ch == '{' || ch == '[')
+                        depth++;
+                else if ((ch == '}' || ch == ']') && --depth == 0)
+                        return 0;
+        }
+        return -EAGAIN;
+}
+
+static bool token_is(const char *tok, size_t len, const char *key)
+{
+        size_t n = strlen(key);
+        return len == n + 2 && memcmp(tok + 1, key, n) == 0;
+}
+
+/* The next member's key of an object whose '{' or last value was read: 0, or 1 at its end. */
+static int next_key(Cursor *c, bool first, const char **key, size_t *key_len)
+{
+        int k = peek(c);
+        if (k < 0)
+                return k;
+        if (k == '}') {
+                c->p++;
+                return 1;
+        }
+        if (!first && (k = expect(c, ',')) < 0)
+                return k;
+        k = string_token(c, key, key_len);
+        if (k < 0)
+                return k;
+        return expect(c, ':');
+}
+
+/* items[0].metadata.name, when the bytes hold it; the item's '{' was read. */
+static void first_item_name(Cursor *c, char **ret)
+{
+        const char *key, *name;
+        size_t key_len, name_len;
+        for (bool first = true;; first = false) {
+                if (next_key(c, first, &key, &key_len) != 0)
+                        return;
+                if (!token_is(key, key_len, "metadata")) {
+                        if (skip_value(c) < 0)
+                                return;
+                        continue;
+                }
+                if (expect(c, '{') < 0)
+                        return;
+                for (bool mfirst = true;; mfirst = false) {
+                        if (next_key(c, mfirst, &key, &key_len) != 0)
+                                return;
+                        if (!token_is(key, key_len, "name")) {
+                                if (skip_value(c) < 0)
+                                        return;
+                                continue;
+                        }
+                        if (peek(c) != '"' || string_token(c, &name, &name_len) < 0)
+                                return;
+                        json_t *j = json_loadb(name, name_len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+                        const char *v = json_string_value(j);
+                        if (v)
+                                *ret = strdup_escaped(v, 253);
+                        json_decref(j);
+                        return;
+                }
+        }
+}
+
+void kube_list_head_clear(KubeListHead *h)
+{
+        free(h->resource_version);
+        free(h->continue_token);
+        free(h->first_name);
+        *h = (KubeListHead){};
+}
+
+int kube_list_head_decode(const char *buf, size_t len, KubeListHead *ret)
+{
+        _cleanup_(kube_list_head_clear) KubeListHead h = {};
+        Cursor c = {buf, buf + len};
+        const char *key;
+        size_t key_len;
+        bool have_meta = false;
+
+        if (expect(&c, '{') < 0)
+                return -EBADMSG;
+        for (bool first = true;; first = false) {
+                if (next_key(&c, first, &key, &key_len) != 0)
+                        return -EBADMSG;
+                if (token_is(key, key_len, "metadata")) {
+                        skip_space(&c);
+                        const char *start = c.p;
+                        json_t *meta = NULL;
+                        char why[256];
+                        if (skip_value(&c) < 0 ||
+                            kube_json_load(start, (size_t) (c.p - start), KUBE_STATUS_MAX, &meta, why,
+                                           sizeof(why)) < 0)
+                                return -EBADMSG;
+                        const char *rv = string_of(meta, "resourceVersion"),
+                                   *cont = string_of(meta, "continue");
+                        h.resource_version = rv ? strdup(rv) : NULL;
+                        h.continue_token = cont ? strdup(cont) : NULL;
+                        json_decref(meta);
+                        if (!h.resource_version || (cont && !h.continue_token))
+                                return -EBADMSG;
+                        have_meta = true;
+                } else if (token_is(key, key_len, "items")) {
+                        /* Go writes metadata first: items before it is not a list we can skip into. */
+                        if (!have_meta || expect(&c, '[') < 0 || expect(&c, '{') < 0)
+                                return -EBADMSG;
+                        first_item_name(&c, &h.first_name);
+                        *ret = h;
+                        h = (KubeListHead){};
+                        return 0;
+                } else if (skip_value(&c) < 0)
+                        return -EBADMSG;
+        }
+}
+
 /* ---- Status ---- */
 
 void kube_status_from_body(KubeStatus *s, const char *body, size_t len)

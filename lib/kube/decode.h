@@ -107,6 +107,19 @@ typedef struct KubeListPage {
 int kube_list_page_decode(const char *body, size_t len, KubeListPage *ret, char *error, size_t error_size);
 void kube_list_page_clear(KubeListPage *p);
 
+/* What the first bytes of a list page refused for its size say. Go encodes a list's metadata before
+ * its items and an object's metadata first, so they hold the list's resourceVersion and continue
+ * token and the first item's name: enough to skip that item. 0 when they hold the list's metadata and
+ * the start of a first item that is an object; -EBADMSG otherwise. */
+typedef struct KubeListHead {
+        char *resource_version;
+        char *continue_token; /* NULL on the last page */
+        char *first_name;     /* NULL when not within the bytes */
+} KubeListHead;
+
+int kube_list_head_decode(const char *buf, size_t len, KubeListHead *ret);
+void kube_list_head_clear(KubeListHead *h);
+
 /* An error body: a Status's reason and message, or (APF's 429s, proxies) the start of a text body as
  * the message, escaped. Fills what it finds into s. */
 void kube_status_from_body(KubeStatus *s, const char *body, size_t len);

@@ -47,6 +47,7 @@ struct KubeReflector {
         char *page;
         size_t page_len, page_allocated;
         KubeJsonScan page_scan;
+        unsigned limit; /* objects per page: KUBE_LIST_LIMIT, halved while pages are too large */
 
         /* The watch in progress. */
         KubeLineFramer framer;
@@ -194,8 +195,87 @@ static void page_free(KubeReflector *r)
         r->page_len = r->page_allocated = 0;
 }
 
+/* The first page of a list has arrived (or its head, when its object was skipped). */
+static void list_begins(KubeReflector *r, const char *rv)
+{
+        if (r->continue_token)
+                return;
+        r->stats.lists++;
+        r->list_complete = true;
+        free(r->list_rv);
+        r->list_rv = strdup(rv);
+        if (r->cb.list_begin)
+                r->cb.list_begin(r, r->userdata);
+}
+
+/* The whole list is in: what did not come is gone, when nothing was refused. Watch from its version. */
+static void list_finished(KubeReflector *r)
+{
+        free(r->rv);
+        r->rv = TAKE_PTR(r->list_rv);
+        r->synced = r->synced || r->list_complete;
+        r->limit = KUBE_LIST_LIMIT; /* the next list learns its page size again */
+        if (r->cb.list_end)
+                r->cb.list_end(r, r->list_complete, r->userdata);
+        start_watch(r);
+}
+
+/* A page passed a bound (its bytes, values or depth) and was cut off where it did. Smaller pages
+ * first: the bound is per page, most pages that pass it are many large objects. One object alone
+ * over it is skipped rather than retried forever: giving up there would stall every object after it
+ * in the namespace, while skipping lists them all, and the list counts as incomplete, so the consumer
+ * keeps what it had for the skipped object and removes nothing this list lacks (as for an item over
+ * KUBE_OBJECT_MAX). Naming it and its continue token need only the page's first bytes, which Go
+ * writes first (kube_list_head_decode). A page whose first bytes do not say that is a broken
+ * server: retried with the backoff, nothing concluded. */
+static void page_too_large(KubeReflector *r, const KubeStatus *s)
+{
+        _cleanup_(kube_list_head_clear) KubeListHead h = {};
+        char bound[64], detail[768];
+
+        (void) kube_json_scan_describe(&r->page_scan, bound, sizeof(bound));
+        if (r->limit > 1) {
+                unsigned was = r->limit;
+                r->limit = MAX(r->limit / 2, 1u);
+                (void) snprintf(
+                        detail, sizeof(detail),
+                        "a page of %u objects holds %s, over the bound for a list page; asking for %u "
+                        "per page",
+                        was, bound, r->limit);
+                page_free(r);
+                report(r, "list", -EFBIG, s, detail);
+                start_list(r);
+                return;
+        }
+        if (kube_list_head_decode(r->page, r->page_len, &h) < 0) {
+                (void) snprintf(
+                        detail, sizeof(detail),
+                        "a page of one object holds %s, over the bound for a list page, and does not "
+                        "begin like a list; retrying",
+                        bound);
+                page_free(r);
+                report(r, "list", -EFBIG, s, detail);
+                wait_then(r, true, -1);
+                return;
+        }
+        page_free(r);
+        list_begins(r, h.resource_version);
+        (void) snprintf(detail, sizeof(detail),
+                        "object %s alone holds %s, over the bound for a list page: skipped; the list is "
+                        "incomplete, so nothing it lacks is removed",
+                        h.first_name ?: "(its name is past the bound)", bound);
+        report(r, "list", -EFBIG, s, detail);
+        r->list_complete = false;
+        free(r->continue_token);
+        r->continue_token = TAKE_PTR(h.continue_token);
+        if (r->continue_token)
+                start_list(r);
+        else
+                list_finished(r);
+}
+
 /* The page as it arrives: kept up to the page bound, and scanned, so that a page over a bound stops
- * at the chunk that passes it. */
+ * at the chunk that passes it, with its first bytes kept for page_too_large(). */
 static int on_list_data(KubeRequest *req, const char *buf, size_t len, void *userdata)
 {
         KubeReflector *r = userdata;
@@ -223,15 +303,7 @@ static void on_list_done(KubeRequest *req, int error, const KubeStatus *s, const
 
         r->request = NULL;
         if (error == -EFBIG && r->page_scan.exceeded != KUBE_BOUND_NONE) {
-                /* Refused before jansson built it (lib/kube/decode.h): said, and retried with the
-                 * backoff; nothing is concluded from a list that did not arrive. */
-                char bound[64], detail[256];
-                (void) snprintf(detail, sizeof(detail),
-                                "the page holds %s, over the bound for a list page; retrying",
-                                kube_json_scan_describe(&r->page_scan, bound, sizeof(bound)));
-                page_free(r);
-                report(r, "list", -EFBIG, s, detail);
-                wait_then(r, true, -1);
+                page_too_large(r, s);
                 return;
         }
         if (error == -ESTALE && r->continue_token) {
@@ -258,14 +330,7 @@ static void on_list_done(KubeRequest *req, int error, const KubeStatus *s, const
                 return;
         }
         request_succeeded(r, "list");
-        if (!r->continue_token) {
-                r->stats.lists++;
-                r->list_complete = true;
-                free(r->list_rv);
-                r->list_rv = strdup(p.resource_version);
-                if (r->cb.list_begin)
-                        r->cb.list_begin(r, r->userdata);
-        }
+        list_begins(r, p.resource_version);
         size_t i;
         json_t *item;
         json_array_foreach(p.items, i, item)
@@ -294,13 +359,7 @@ static void on_list_done(KubeRequest *req, int error, const KubeStatus *s, const
                 start_list(r);
                 return;
         }
-        /* The whole list is in: what did not come is gone. Watch from the list's version. */
-        free(r->rv);
-        r->rv = TAKE_PTR(r->list_rv);
-        r->synced = r->synced || r->list_complete;
-        if (r->cb.list_end)
-                r->cb.list_end(r, r->list_complete, r->userdata);
-        start_watch(r);
+        list_finished(r);
 }
 
 static void start_list(KubeReflector *r)
@@ -309,7 +368,7 @@ static void start_list(KubeReflector *r)
         if (r->continue_token && url_escape(r->continue_token, &cont) < 0)
                 goto oom;
         /* resourceVersion unset: a consistent read, paginated so no page is unbounded. */
-        if (asprintf(&query, "limit=%d%s%s", KUBE_LIST_LIMIT, cont ? "&continue=" : "", cont ?: "") < 0 ||
+        if (asprintf(&query, "limit=%u%s%s", r->limit, cont ? "&continue=" : "", cont ?: "") < 0 ||
             path_for(r, query, &path) < 0)
                 goto oom;
         if (r->continue_token == NULL && r->stats.lists > 0)
@@ -475,6 +534,7 @@ int kube_reflector_new(KubeClient *client, sd_event *event, const KubeReflectorO
         r->event = sd_event_ref(event);
         r->scale = o->time_scale > 0 ? o->time_scale : 1.0;
         r->backoff.scale = r->scale;
+        r->limit = KUBE_LIST_LIMIT;
         r->framer.max = KUBE_OBJECT_MAX;
         r->cb = *o->callbacks;
         r->userdata = o->userdata;

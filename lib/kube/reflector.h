@@ -22,10 +22,13 @@
  *  - resourceVersions are opaque strings, only ever sent back;
  *  - every response is bounded before it is decoded (lib/kube/decode.h): one event line or list item
  *    over 3 MiB is refused, and a list page over 32 MiB, 262144 JSON values or 64 levels of nesting
- *    is refused and retried with the backoff.
+ *    is asked for again in pages half the size, down to one object; an object that alone is over a
+ *    bound is skipped, named, and its list counted incomplete.
  * Every timer is multiplied by time_scale (1.0 in production; tests compress it). */
 
-#define KUBE_LIST_LIMIT 25
+/* Pages of 10: ten objects of the 3 MiB an item may have fit in the 32 MiB a page may have, so a page
+ * of objects the reflector accepts is never refused for its size. */
+#define KUBE_LIST_LIMIT 10
 
 typedef enum KubeEventType {
         KUBE_ADDED,

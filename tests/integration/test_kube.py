@@ -42,6 +42,12 @@ def configmap(name, data, namespace="default", labels=LABEL, annotations=None):
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}
 
 
+def keys_only(name, size, key_len=253):
+    """A ConfigMap of about size bytes made only of keys: the API server counts values, not keys,
+    toward its 1 MiB limit, so only etcd's 1.5 MiB request limit bounds such an object."""
+    return configmap(name, {f"{i:0{key_len}d}": "" for i in range(size // (key_len + 6))})
+
+
 def vm_hwm(pid):
     """Peak resident memory in KiB."""
     with open(f"/proc/{pid}/status") as f:
@@ -69,8 +75,8 @@ def free_port():
 class Node(Daemon):
     """One seccompd, as on one node: its own root, notify socket and HTTP port, under home."""
 
-    def __init__(self, srv, home, name="node-1", kubeconfig=None, extra=()):
-        self.root = f"{home}/root"
+    def __init__(self, srv, home, name="node-1", kubeconfig=None, extra=(), root=None):
+        self.root = root or f"{home}/root"
         self.port = free_port()
         super().__init__(["--source", "kube", "--kubeconfig", kubeconfig or srv.kubeconfig_path,
                           "--namespace", "default", "--root", self.root, "--listen", f"127.0.0.1:{self.port}",
@@ -469,7 +475,7 @@ class Faults(KubeCase):
         self.converge(n, 1)
 
     def test_expired_continue_restarts_the_list(self):
-        for i in range(60):  # three pages of 25
+        for i in range(60):  # seven pages of 10
             self.srv.apply(configmap(f"p{i:02}", {f"p{i:02}.json": profile(i)}))
         self.apply(configmap("keep", {"keep.json": profile(8)}))
         self.srv.fault("continue_expired", times=1, resource="configmaps", new_continue=False)
@@ -477,7 +483,7 @@ class Faults(KubeCase):
         n.ready()
         self.assertTrue(all(n.file(f"p{i:02}.json") == profile(i) for i in range(60)))
         pages = [r for r in self.srv.requests if r["resource"] == "configmaps" and not r["watch"] and from_seccompd(r)]
-        self.assertTrue(all(r["query"].get("limit") == "25" for r in pages), pages)
+        self.assertTrue(all(r["query"].get("limit") == "10" for r in pages), pages)
         self.assertEqual(sum(1 for r in pages if r["status"] == 410), 1)
 
 
@@ -590,17 +596,56 @@ class Auth(KubeCase):
 
 
 class Bounds(KubeCase):
-    """What one response may cost: a bound on the bytes, JSON values and nesting of every response."""
+    """What one response may cost: pages sized so that objects the reflector accepts fit, smaller
+    pages when they do not, and a bound on the JSON values and nesting of every response."""
 
     def lists(self):
         return [r for r in self.srv.requests if r["resource"] == "configmaps" and not r["watch"]
                 and from_seccompd(r)]
 
+    def test_keys_only_objects_list_in_smaller_pages(self):
+        """Finding 3b of issue 12: 25 ConfigMaps of 1.5 MB made only of keys put the first page of 25
+        past the 32 MiB page bound, and the list failed the same way forever: never ready. Pages of
+        10 fit ten of the 3 MiB objects the reflector accepts."""
+        for i in range(25):
+            self.srv.apply(keys_only(f"keys-{i:02}", 1_500_000))
+        self.srv.apply(configmap("zz-profile", {"p.json": profile(1)}))
+        n = self.node()
+        n.ready(timeout=120)
+        self.assertEqual(n.file("p.json"), profile(1))
+        pages = self.lists()
+        self.assertEqual([r["query"]["limit"] for r in pages], ["10", "10", "10"], pages)
+        self.assertEqual([r["status"] for r in pages], [200, 200, 200])
+
+    def test_object_over_the_page_bound_is_skipped(self):
+        """Finding 3b: a page over a bound is asked for again in pages half the size, down to one
+        object; an object alone over the bound (here 33 MiB of keys, which only our test server
+        stores) is skipped and named, the objects after it are listed, and the list counts as
+        incomplete: a profile whose object left meanwhile is not removed on its strength."""
+        self.srv.apply(configmap("keep", {"keep.json": profile(8)}))
+        self.srv.apply(configmap("gone", {"gone.json": profile(7)}))
+        first = self.node()
+        first.ready()
+        self.assertEqual(first.stop(), 0, first.log_tail())
+        self.srv.delete("ConfigMap", "default", "gone")
+        self.srv.apply(keys_only("huge", 33 * 1024 * 1024))
+        self.srv.apply(configmap("zz-after", {"after.json": profile(9)}))
+
+        mark = len(self.lists())
+        n = self.node(root=first.root)
+        n.until(lambda: n.file("after.json") == profile(9), timeout=120)
+        self.assertTrue(n.wait_log(r"object huge alone holds more than 32 MiB, over the bound for a list page: "
+                                   r"skipped; the list is incomplete, so nothing it lacks is removed"), n.log_tail())
+        self.assertEqual(n.file("gone.json"), profile(7))
+        self.assertEqual(n.file("keep.json"), profile(8))
+        # 10, 5, 2 and 1 per page until the one object is alone, then on from it, one at a time.
+        self.assertEqual([r["query"]["limit"] for r in self.lists()[mark:mark + 6]], ["10", "5", "2", "1", "1", "1"])
+
     def test_page_of_nested_arrays_is_refused_with_bounded_memory(self):
         """Finding 4c of issue 12: a 30 MiB list page of empty arrays from a broken server made the
         daemon peak at 1.44 GB (jansson spends ~136 bytes per []). Every response is scanned before
-        it is decoded: this one is cut off at the 262145th value, reported with what bound it broke
-        and retried with the backoff; nothing is removed."""
+        it is decoded: this one is cut off at the 262145th value, reported with what bound it broke,
+        asked for in smaller pages, then retried with the backoff; nothing is removed."""
         self.apply(configmap("keep", {"keep.json": profile(8)}))
         n = self.node()
         n.ready()
@@ -616,8 +661,12 @@ class Bounds(KubeCase):
         self.assertLess(vm_hwm(n.proc.pid), 256 * 1024, "peak memory over 256 MiB")
         line = next(l["msg"] for l in n.log_lines() if "JSON values" in l["msg"])
         self.assertTrue(line.startswith("list configmaps in namespace default: "), line)
-        self.assertIn("the page holds more than 262144 JSON values, over the bound for a list page; retrying", line)
-        self.assertEqual([r["query"]["limit"] for r in self.lists()[mark:mark + 5]], ["25"] * 5)
+        self.assertIn("a page of 10 objects holds more than 262144 JSON values, over the bound for a list page; "
+                      "asking for 5 per page", line)
+        self.assertTrue(n.wait_log(r"a page of one object holds more than 262144 JSON values, over the bound for a "
+                                   r"list page, and does not begin like a list; retrying"), n.log_tail())
+        # 10, 5, 2 and 1 per page, then (the first bytes name no object) after the backoff.
+        self.assertEqual([r["query"]["limit"] for r in self.lists()[mark:mark + 5]], ["10", "5", "2", "1", "1"])
 
     def next_watch_gets_410(self):
         self.srv.fault("error", watch=True, resource="configmaps", code=410, reason="Gone")

@@ -284,6 +284,51 @@ static void test_list_page(void **state)
         free(arrays);
 }
 
+static void test_list_head(void **state)
+{
+        KubeListHead h = {};
+        /* A page cut off inside its first item: what is needed to skip that item. */
+        static const char page[] =
+                "{\"kind\":\"ConfigMapList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":"
+                "\"7\",\"continue\":\"c\\u002b1\",\"remainingItemCount\":3},\"items\":[{\"metadata\":"
+                "{\"namespace\":\"ns\",\"labels\":{\"x\":\"}\"},\"name\":\"big\\u0041\",\"uid\":\"u\"},"
+                "\"data\":{\"k\":\"aaaaaaaaaa";
+        for (size_t cut = sizeof(page) - 1; cut > 0; cut--) {
+                int r = kube_list_head_decode(page, cut, &h);
+                const char *name_end = strstr(page, "\"uid\"");
+                if (cut >= (size_t) (name_end - page) - 1) { /* its closing quote is in */
+                        assert_int_equal(r, 0);
+                        assert_string_equal(h.resource_version, "7");
+                        assert_string_equal(h.continue_token, "c+1");
+                        assert_string_equal(h.first_name, "bigA");
+                } else if (cut > (size_t) (strstr(page, "[{") - page) + 1) {
+                        /* The item has begun: skippable, though its name is not known. */
+                        assert_int_equal(r, 0);
+                        assert_null(h.first_name);
+                } else
+                        assert_int_equal(r, -EBADMSG);
+                kube_list_head_clear(&h);
+        }
+
+        static const char *const bad[] = {
+                "{\"items\":[{\"metadata\":{\"name\":\"a\"}}],\"metadata\":{\"resourceVersion\":\"1\"}}",
+                "{\"metadata\":{\"resourceVersion\":\"1\"},\"items\":[[[[[[]]]]]]}",
+                "{\"metadata\":{},\"items\":[{}]}",
+                "[]",
+                "{\"metadata\":{\"resourceVersion\":\"1\"},\"items\":[]}",
+                "",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                assert_int_equal(kube_list_head_decode(bad[i], strlen(bad[i]), &h), -EBADMSG);
+
+        /* The last page: no continue token. */
+        static const char last[] = "{\"metadata\":{\"resourceVersion\":\"1\"},\"items\":[{\"metadata\":{}}";
+        assert_int_equal(kube_list_head_decode(last, strlen(last), &h), 0);
+        assert_null(h.continue_token);
+        assert_null(h.first_name);
+        kube_list_head_clear(&h);
+}
+
 static void test_status_from_body(void **state)
 {
         KubeStatus s = {.retry_after = -1};
@@ -324,9 +369,10 @@ static void test_status_from_body(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_scan_bounds), cmocka_unit_test(test_escape),
-                cmocka_unit_test(test_framer),      cmocka_unit_test(test_watch_event),
-                cmocka_unit_test(test_list_page),   cmocka_unit_test(test_status_from_body),
+                cmocka_unit_test(test_scan_bounds),      cmocka_unit_test(test_escape),
+                cmocka_unit_test(test_framer),           cmocka_unit_test(test_watch_event),
+                cmocka_unit_test(test_list_page),        cmocka_unit_test(test_list_head),
+                cmocka_unit_test(test_status_from_body),
         };
         cmocka_set_message_output(CM_OUTPUT_TAP);
         return cmocka_run_group_tests(tests, NULL, NULL);
