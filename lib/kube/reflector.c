@@ -15,6 +15,7 @@
 #define WATCH_DEADLINE_EXTRA (30 * USEC_PER_SEC)
 #define REQUEST_TIMEOUT_USEC (60 * USEC_PER_SEC)
 #define SHORT_WATCH_USEC     (1 * USEC_PER_SEC)
+#define TIMER_SLACK_USEC     (250 * 1000ULL)
 
 typedef enum Phase {
         PHASE_IDLE,
@@ -164,7 +165,10 @@ static void wait_then(KubeReflector *r, bool relist, int retry_after)
         r->phase = PHASE_WAITING;
         r->next_is_relist = relist;
         r->timer = sd_event_source_disable_unref(r->timer);
-        if (sd_event_add_time_relative(r->event, &r->timer, CLOCK_MONOTONIC, d, 0, on_wait_done, r) >= 0)
+        /* sd-event's default slack (accuracy 0) is 250 ms: scaled like the wait itself, or compressed
+         * timers would all be late by the same 250 ms. */
+        uint64_t slack = MAX((uint64_t) ((double) TIMER_SLACK_USEC * r->scale), (uint64_t) 1);
+        if (sd_event_add_time_relative(r->event, &r->timer, CLOCK_MONOTONIC, d, slack, on_wait_done, r) >= 0)
                 return;
         /* Cannot even arm a timer: try again on the next turn rather than stall forever. Not by calling
          * start_*() from here: they come back here when they fail, and a lasting failure would recurse
