@@ -58,6 +58,7 @@ struct KubeReflector {
         char watch_detail[512];  /* what was wrong with the line that ended it */
 
         KubeBackoff backoff;
+        KubeBackoff expired_backoff; /* between 410 -> relist cycles */
         KubeReflectorStats stats;
 };
 
@@ -89,6 +90,11 @@ uint64_t kube_backoff_next(KubeBackoff *b, uint64_t now, double rnd)
         uint64_t d = MIN(b->step_usec, max);
         b->step_usec = MIN(b->step_usec * 2, max);
         return d + (uint64_t) ((double) d * rnd);
+}
+
+void kube_backoff_reset(KubeBackoff *b)
+{
+        b->step_usec = 0;
 }
 
 static int url_escape(const char *s, char **ret)
@@ -154,14 +160,9 @@ static int on_retry_deferred(sd_event_source *s, void *userdata)
         return 0;
 }
 
-/* After a failure: wait out the backoff (or a longer Retry-After), then relist or re-watch. */
-static void wait_then(KubeReflector *r, bool relist, int retry_after)
+/* Relist or re-watch once d has passed. */
+static void schedule(KubeReflector *r, bool relist, uint64_t d)
 {
-        uint64_t d = kube_backoff_next(&r->backoff, now_usec(r), random01());
-        if (retry_after > 0)
-                d = MAX(d, (uint64_t) ((double) retry_after * USEC_PER_SEC * r->scale));
-        r->stats.errors++;
-        r->failures++;
         r->phase = PHASE_WAITING;
         r->next_is_relist = relist;
         r->timer = sd_event_source_disable_unref(r->timer);
@@ -179,6 +180,17 @@ static void wait_then(KubeReflector *r, bool relist, int retry_after)
                 report(r, relist ? "list" : "watch", -ENOMEM, NULL,
                        "cannot schedule a retry; waiting for a relist");
         }
+}
+
+/* After a failure: wait out the backoff (or a longer Retry-After), then relist or re-watch. */
+static void wait_then(KubeReflector *r, bool relist, int retry_after)
+{
+        uint64_t d = kube_backoff_next(&r->backoff, now_usec(r), random01());
+        if (retry_after > 0)
+                d = MAX(d, (uint64_t) ((double) retry_after * USEC_PER_SEC * r->scale));
+        r->stats.errors++;
+        r->failures++;
+        schedule(r, relist, d);
 }
 
 static int path_for(KubeReflector *r, const char *query, char **ret)
@@ -457,6 +469,19 @@ static int on_watch_data(KubeRequest *req, const char *buf, size_t len, void *us
         return k;
 }
 
+/* 410 again and again (a server whose history is always too short for us): relist, but after a wait
+ * that grows with each, as client-go's does. */
+static void relist_after_expiry(KubeReflector *r, const KubeStatus *st)
+{
+        uint64_t d = kube_backoff_next(&r->expired_backoff, now_usec(r), random01());
+        char detail[128];
+        (void) snprintf(detail, sizeof(detail), "resourceVersion expired; listing again in %.3f s",
+                        (double) d / USEC_PER_SEC);
+        report(r, "watch", -ESTALE, st, detail);
+        r->failures = 0;
+        schedule(r, true, d);
+}
+
 static void on_watch_done(KubeRequest *req, int error, const KubeStatus *s, const char *body, size_t len,
                           void *userdata)
 {
@@ -468,11 +493,12 @@ static void on_watch_done(KubeRequest *req, int error, const KubeStatus *s, cons
 
         r->request = NULL;
         kube_line_framer_reset(&r->framer);
+        /* A watch that delivered or lasted ends a run of 410s. */
+        if (r->watch_events > 0 || lasted >= (uint64_t) ((double) BACKOFF_RESET_USEC * r->scale))
+                kube_backoff_reset(&r->expired_backoff);
         if (error == -ESTALE) {
-                /* Too old a resourceVersion (an ERROR event or the HTTP status): relist at once. */
-                report(r, "watch", error, st, "resourceVersion expired; listing again");
-                r->failures = 0;
-                start_list(r);
+                /* Too old a resourceVersion (an ERROR event or the HTTP status): relist. */
+                relist_after_expiry(r, st);
         } else if (error == 0 || (error == -ETIMEDOUT && r->watch_events > 0)) {
                 /* The server ended the watch (its timeout, a restart) or our deadline passed on a live
                  * stream: watch again from where we are, without a list. A stream that ends at once
@@ -538,6 +564,7 @@ int kube_reflector_new(KubeClient *client, sd_event *event, const KubeReflectorO
         r->event = sd_event_ref(event);
         r->scale = o->time_scale > 0 ? o->time_scale : 1.0;
         r->backoff.scale = r->scale;
+        r->expired_backoff.scale = r->scale;
         r->limit = KUBE_LIST_LIMIT;
         r->framer.max = KUBE_OBJECT_MAX;
         r->cb = *o->callbacks;

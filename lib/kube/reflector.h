@@ -15,7 +15,10 @@
  *    client deadline of timeoutSeconds + 30 s;
  *  - a clean end of stream re-watches from the last resourceVersion without a relist (unless it
  *    came within 1 s with no event: then back off and relist);
- *  - 410 (an ERROR event or the HTTP status, reason Expired or Gone) relists at once;
+ *  - 410 (an ERROR event or the HTTP status, reason Expired or Gone) relists after a backoff of its
+ *    own: client-go's Run() waits out its backoff manager between every ListAndWatch return, 410s
+ *    included, so a server whose every watch ends in 410 is not relisted in a tight loop. That
+ *    backoff starts again once a watch has delivered an event or lasted 2 minutes;
  *  - anything else backs off 0.8 s doubling to 30 s, each wait jittered up to twice as long, and
  *    the backoff starts again when its last start is 2 minutes old; a Retry-After longer than the
  *    backoff wins; 429 and refused connections re-watch, other errors relist;
@@ -86,3 +89,4 @@ typedef struct KubeBackoff {
         double scale;
 } KubeBackoff;
 uint64_t kube_backoff_next(KubeBackoff *b, uint64_t now_usec, double random01);
+void kube_backoff_reset(KubeBackoff *b); /* the next wait is the first again */

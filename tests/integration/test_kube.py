@@ -75,13 +75,13 @@ def free_port():
 class Node(Daemon):
     """One seccompd, as on one node: its own root, notify socket and HTTP port, under home."""
 
-    def __init__(self, srv, home, name="node-1", kubeconfig=None, extra=(), root=None):
+    def __init__(self, srv, home, name="node-1", kubeconfig=None, extra=(), root=None, scale=SCALE):
         self.root = root or f"{home}/root"
         self.port = free_port()
         super().__init__(["--source", "kube", "--kubeconfig", kubeconfig or srv.kubeconfig_path,
                           "--namespace", "default", "--root", self.root, "--listen", f"127.0.0.1:{self.port}",
                           "--log-format", "json", *extra],
-                         env={"SECCOMPD_TEST_TIME_SCALE": SCALE, "NODE_NAME": name, "KUBECONFIG": None}, dir=home)
+                         env={"SECCOMPD_TEST_TIME_SCALE": scale, "NODE_NAME": name, "KUBECONFIG": None}, dir=home)
 
     def file(self, rel):
         return read(f"{self.root}/{rel}")
@@ -489,6 +489,44 @@ class Faults(KubeCase):
         pages = [r for r in self.srv.requests if r["resource"] == "configmaps" and not r["watch"] and from_seccompd(r)]
         self.assertTrue(all(r["query"].get("limit") == "10" for r in pages), pages)
         self.assertEqual(sum(1 for r in pages if r["status"] == 410), 1)
+
+
+    def test_every_watch_410_relists_with_backoff(self):
+        """Finding 10 of issue 12: when every watch ends in 410 Gone, seccompd relisted at once, about
+        4 full relists a second per reflector. client-go's Run() waits out its backoff manager
+        between every ListAndWatch return, 410 included: the relists now come after waits of 0.8 s
+        doubling, jittered up to twice as long (compressed 10 times here, so that they stand out
+        from the ~0.25 s a list and a refused watch take with this server)."""
+        scale = 0.1
+        self.apply(configmap("keep", {"keep.json": profile(8)}))
+        n = self.node(scale=str(scale))
+        n.ready()
+
+        def lists():
+            return sum(1 for r in self.srv.requests if r["resource"] == "configmaps" and not r["watch"]
+                       and from_seccompd(r))
+        before = lists()
+        self.srv.fault("status", times=None, watch=True, resource="configmaps", code=410, reason="Gone",
+                       message="too old resource version: 1 (2)")
+        t0 = time.monotonic()
+        self.srv.close_watches()
+        expired = []
+        n.wait_notify(lambda m: m.startswith("STATUS=watch configmaps in namespace default failed")
+                      and len(expired.append(m) or expired) >= 7, timeout=60)
+        # Seven 410s, six relists between them after waits of at least 0.8, 1.6, 3.2, 6.4, 12.8 and
+        # 25.6 s, scaled: a lower bound only, which a slow machine cannot break.
+        self.assertGreaterEqual(time.monotonic() - t0, 50.4 * scale)
+        waits = [float(m.group(1)) for m in re.finditer(r"resourceVersion expired; listing again in ([0-9.]+) s",
+                                                        n.log_text())]
+        self.assertGreaterEqual(len(waits), 6, n.log_tail())
+        for i, wait in enumerate(waits[:6]):
+            self.assertGreaterEqual(wait, 0.8 * 2 ** i * scale - 0.001, waits)
+            self.assertLess(wait, 2 * 0.8 * 2 ** i * scale + 0.001, waits)
+        # Each relist was the answer to one 410, not a loop of them.
+        self.assertGreaterEqual(lists() - before, 6)
+        self.assertLessEqual(self.srv.count(resource="configmaps", watch=True, status=410), lists() - before + 1)
+        self.srv.clear_faults()
+        self.converge(n, 1)
 
 
 class Auth(KubeCase):

@@ -235,6 +235,44 @@ static void recording_stop(KubeReflector *r)
         recording = false;
 }
 
+/* Finding 10 of issue 12: every watch ending in 410 was relisted at once. client-go waits out its
+ * backoff manager between ListAndWatch returns, 410 included: 0.8 s doubling, jittered, capped at 30 s;
+ * a watch that delivered an event starts the sequence again. (Scaled 1000 times down here.) */
+static void test_relist_after_410_backs_off(void **state)
+{
+        /* Five: their waits (under 50 ms) stay within the 120 ms after which the backoff starts again. */
+        static const uint64_t first_wait[] = {800, 1600, 3200, 6400, 12800};
+        static const char empty_list[] =
+                "{\"kind\":\"ConfigMapList\",\"metadata\":{\"resourceVersion\":\"5\"},\"items\":[]}";
+        Seen seen = {};
+        KubeReflector *r = NULL;
+
+        recording_start(0.001, &seen, &r);
+        for (unsigned cycle = 0; cycle < ELEMENTSOF(first_wait); cycle++) {
+                answer(0, 200, empty_list);
+                assert_non_null(strstr(last_request()->path, "watch=1&resourceVersion=5&"));
+                unsigned requests = n_recorded, timers = n_timers;
+                answer(-ESTALE, 410, NULL);
+                /* Not at once: after a timer of the backoff's length. */
+                assert_int_equal(n_recorded, requests);
+                assert_int_equal(n_timers, timers + 1);
+                uint64_t d = timer_usec[n_timers - 1];
+                assert_true(d >= first_wait[cycle] && d < 2 * first_wait[cycle]);
+                assert_non_null(strstr(seen.detail, "resourceVersion expired; listing again in 0.0"));
+                run_until_request(requests + 1);
+                assert_non_null(strstr(last_request()->path, "?limit=10"));
+        }
+        /* A watch that delivered an event ends the run: the next 410 waits the first step again. */
+        answer(0, 200, empty_list);
+        answer(-ESTALE, 410,
+               "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"6\"}}}"
+               "\n");
+        assert_true(timer_usec[n_timers - 1] >= 800 && timer_usec[n_timers - 1] < 1600);
+        assert_int_equal(seen.objects, 1);
+        assert_int_equal(kube_reflector_stats(r)->relists, ELEMENTSOF(first_wait));
+        recording_stop(r);
+}
+
 /* Finding 3b of issue 12: a page over the page bound failed the list forever. It is asked for
  * again at half the size, down to one object; one object alone over the bound is skipped by name,
  * from the page's first bytes, and the list ends incomplete. */
@@ -291,6 +329,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_status_table),
+                cmocka_unit_test(test_relist_after_410_backs_off),
                 cmocka_unit_test(test_page_over_a_bound_is_halved_then_skipped),
                 cmocka_unit_test(test_backoff),
                 cmocka_unit_test(test_failed_start_retries_from_the_loop),
