@@ -702,7 +702,7 @@ class Bounds(KubeCase):
         self.assertEqual(n.file("keep.json"), profile(8))
         self.assertLess(vm_hwm(n.proc.pid), 256 * 1024, "peak memory over 256 MiB")
         line = next(l["msg"] for l in n.log_lines() if "JSON values" in l["msg"])
-        self.assertTrue(line.startswith("list configmaps in namespace default: "), line)
+        self.assertIn("list configmaps in namespace default: response over a bound", line)
         self.assertIn("a page of 10 objects holds more than 262144 JSON values, over the bound for a list page; "
                       "asking for 5 per page", line)
         self.assertTrue(n.wait_log(r"a page of one object holds more than 262144 JSON values, over the bound for a "
@@ -713,6 +713,76 @@ class Bounds(KubeCase):
     def next_watch_gets_410(self):
         self.srv.fault("error", watch=True, resource="configmaps", code=410, reason="Gone")
         self.srv.close_watches()
+
+
+class Messages(KubeCase):
+    """Finding 15 of issue 12 (messages): each failure says what happened, not what it resembles."""
+
+    def failed_status(self, n):
+        return n.wait_status(lambda s: s.startswith("list configmaps in namespace default failed"))
+
+    def test_redirect_is_not_followed_and_says_so(self):
+        """A 302 was reported as "server error". It is a redirect, and it is not followed: the token
+        never goes to the other server."""
+        other = ApiServer(f"{self.tmp}/other")
+        other.start()
+        self.addCleanup(other.stop)
+        target = f"{other.url}/api/v1/namespaces/default/configmaps?limit=10"
+        self.srv.fault("redirect", times=None, resource="configmaps", watch=False, location=target)
+        n = self.node()
+        self.assertEqual(self.failed_status(n), "list configmaps in namespace default failed: redirected "
+                         "(HTTP 302 Found); redirects are not followed")
+        line = next(l["msg"] for l in n.log_lines() if l["msg"].startswith("list configmaps"))
+        self.assertIn(f"Location: {target}", line)
+        self.assertNotIn("server error", line)
+        self.assertEqual(other.requests, [])
+
+    def test_malformed_watch_line_says_what_was_wrong(self):
+        """A garbage watch line was reported as curl's "Failure writing output to destination". Now:
+        what was wrong with it and an excerpt, bounded and escaped (no terminal escape reaches the
+        log)."""
+        self.apply(configmap("keep", {"keep.json": profile(8)}))
+        n = self.node()
+        n.ready()
+        for line, expected in (
+                (b"garbage \x1b[2J\n", r'not JSON: .* at byte \d+: "garbage \\x1b\[2J"'),
+                (b'{"type":"UPSERTED","object":{}}\n', r'unknown event type "UPSERTED": "\{"type":"UPSERTED"'),
+                (b'{"type":"ADDED","object":[]}\n', r'its "object" is not an object'),
+                (b"x" * 100000 + b"\n", r'not JSON: .*: "x{64}\.\.\."$')):
+            with self.subTest(line=line[:40]):
+                mark = len(n.log_lines())
+                watches = self.srv.count(resource="configmaps", watch=True)
+                self.srv.fault("inject", watch=True, resource="configmaps", line=line)
+                self.srv.close_watches()
+                self.srv.wait_for_request(lambda r: r["watch"] and r["resource"] == "configmaps"
+                                          and self.srv.count(resource="configmaps", watch=True) > watches + 1,
+                                          timeout=30)
+                self.assertTrue(n.wait_log(r"a malformed watch event was refused"), n.log_tail())
+                msgs = [l["msg"] for l in n.log_lines()[mark:] if "malformed watch event" in l["msg"]]
+                self.assertTrue(msgs, n.log_tail())
+                self.assertTrue(msgs[0].startswith("watch configmaps in namespace default: malformed response; "
+                                                   "a malformed watch event was refused: "), msgs[0])
+                self.assertRegex(msgs[0], expected)
+                self.assertNotIn("Failure writing output", msgs[0])
+                self.assertLess(len(msgs[0]), 1024)
+        self.assertNotIn("\x1b", n.log_text())
+
+    def test_certificate_problems_are_named(self):
+        """An expired or wrong-host certificate was reported as "does not verify against the configured
+        CA". libcurl's CURLINFO_SSL_VERIFYRESULT says which it was. Refused before any request."""
+        self.apply(configmap("a", {"a.json": profile(1)}))
+        for kind, text in (("expired", "TLS: the server's certificate has expired"),
+                           ("wrong-host", "TLS: the server's certificate is not for the host in the server URL")):
+            with self.subTest(kind=kind):
+                self.srv.use_certificate(kind)
+                n = self.node()
+                self.assertEqual(self.failed_status(n), f"list configmaps in namespace default failed: {text}")
+                line = next(l["msg"] for l in n.log_lines() if l["msg"].startswith("list configmaps"))
+                self.assertIn("SSL", line)  # curl's own words follow
+                self.assertIsNone(n.file("a.json"))
+                self.assertEqual(n.get("/readyz")[0], 503)
+                self.assertEqual(n.stop(), 0)
+        self.assertEqual([r for r in self.srv.requests if from_seccompd(r)], [])
 
 
 class NodeGating(KubeCase):

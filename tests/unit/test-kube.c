@@ -47,6 +47,43 @@ static void test_status_table(void **state)
         assert_int_equal(errno_of(0, CURLE_RECV_ERROR), -EIO);
 }
 
+static const char *summary(long http, int curl, KubeTlsProblem tls, int error)
+{
+        KubeStatus s = {.http = http, .curl = curl, .tls = tls, .retry_after = -1};
+        return kube_error_summary(error, &s);
+}
+
+/* What each outcome is called at the start of a log line: what happened, not what it resembles. */
+static void test_error_summary(void **state)
+{
+        assert_string_equal(summary(302, CURLE_OK, KUBE_TLS_NONE, -EIO),
+                            "redirected (HTTP 302 Found); redirects are not followed");
+        assert_string_equal(summary(307, CURLE_OK, KUBE_TLS_NONE, -EIO),
+                            "redirected (HTTP 307 Temporary Redirect); redirects are not followed");
+        assert_string_equal(summary(399, CURLE_OK, KUBE_TLS_NONE, -EIO),
+                            "redirected (HTTP 3xx); redirects are not followed");
+        assert_string_equal(summary(500, CURLE_OK, KUBE_TLS_NONE, -EIO), "server error");
+        assert_string_equal(summary(400, CURLE_OK, KUBE_TLS_NONE, -EIO), "refused by the server");
+        assert_string_equal(summary(410, CURLE_OK, KUBE_TLS_NONE, -ESTALE), "expired (HTTP 410)");
+        assert_string_equal(summary(429, CURLE_OK, KUBE_TLS_NONE, -EAGAIN), "too many requests (HTTP 429)");
+        assert_string_equal(summary(200, CURLE_WRITE_ERROR, KUBE_TLS_NONE, -EBADMSG), "malformed response");
+        assert_string_equal(summary(200, CURLE_WRITE_ERROR, KUBE_TLS_NONE, -EFBIG), "response over a bound");
+        assert_string_equal(summary(200, CURLE_RECV_ERROR, KUBE_TLS_NONE, -EIO), "the response was cut off");
+        assert_string_equal(summary(0, CURLE_PEER_FAILED_VERIFICATION, KUBE_TLS_EXPIRED, -EBADMSG),
+                            "TLS: the server's certificate has expired");
+        assert_string_equal(summary(0, CURLE_PEER_FAILED_VERIFICATION, KUBE_TLS_HOST_MISMATCH, -EBADMSG),
+                            "TLS: the server's certificate is not for the host in the server URL");
+        assert_string_equal(summary(0, CURLE_PEER_FAILED_VERIFICATION, KUBE_TLS_UNKNOWN_CA, -EBADMSG),
+                            "TLS: the server's certificate does not verify against the configured CA");
+        assert_string_equal(summary(0, CURLE_PEER_FAILED_VERIFICATION, KUBE_TLS_NOT_YET_VALID, -EBADMSG),
+                            "TLS: the server's certificate is not valid yet (is the clock right?)");
+        assert_string_equal(summary(0, CURLE_SSL_CONNECT_ERROR, KUBE_TLS_HANDSHAKE, -EIO),
+                            "TLS: the handshake failed");
+        assert_string_equal(summary(0, CURLE_COULDNT_CONNECT, KUBE_TLS_NONE, -ECONNREFUSED),
+                            "Connection refused");
+        assert_string_equal(kube_error_summary(-ENOMEM, NULL), "Cannot allocate memory");
+}
+
 /* client-go's reflector: 0.8 s doubling to 30 s, each wait in [d, 2d), then [30 s, 60 s) for good;
  * the sequence starts again once its last start is over 2 minutes old. */
 static void test_backoff(void **state)
@@ -329,6 +366,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_status_table),
+                cmocka_unit_test(test_error_summary),
                 cmocka_unit_test(test_relist_after_410_backs_off),
                 cmocka_unit_test(test_page_over_a_bound_is_halved_then_skipped),
                 cmocka_unit_test(test_backoff),
