@@ -594,6 +594,28 @@ class Auth(KubeCase):
         n.until(lambda: n.file("a.json") == profile(1, 1))
 
 
+    def test_token_file_removed_is_logged(self):
+        """Finding 15 of issue 12 said token read failures were not logged. They are since the client
+        tells its owner (kube_client_on_token): a token file that goes away is said once, naming it
+        and why, requests go on with the last token, and its return is said too."""
+        kc = self.srv.kubeconfig(f"{self.tmp}/kubeconfig-file", user="tokenfile")
+        n = self.node(kubeconfig=kc)
+        n.ready()
+        token = self.srv.token_file
+        os.rename(token, token + ".away")
+        for _ in range(2):  # two more requests: said once, not per request
+            watches = self.srv.count(resource="configmaps", watch=True)
+            self.srv.close_watches()
+            self.srv.wait_for_request(lambda r: r["watch"] and r["resource"] == "configmaps" and r["status"] == 200
+                                      and self.srv.count(resource="configmaps", watch=True) > watches, timeout=30)
+        expected = (f"cannot read the API token file {token}: No such file or directory; requests go on with the "
+                    "last token read")
+        self.assertTrue(n.wait_log(re.escape(expected)), n.log_tail())
+        self.assertEqual(sum(expected in line["msg"] for line in n.log_lines()), 1)
+        os.rename(token + ".away", token)
+        self.srv.close_watches()
+        self.assertTrue(n.wait_log(re.escape(f"the API token file {token} is readable again")), n.log_tail())
+
     def test_token_file_replaced_by_a_fifo(self):
         """Finding 13 of issue 12: a FIFO in the token file's place blocked the event loop in open()
         (the token is read before every request), so /healthz timed out until a writer came."""
