@@ -8,7 +8,7 @@
 #include "kube/client.h"
 
 /* What the API server sends, decoded under bounds, without a network: the reflector's list pages and
- * watch events, and the client's Status bodies.
+ * watch events, the client's Status bodies, and the fuzzers (tests/fuzz/fuzz-watch.c, fuzz-list.c).
  *
  * jansson builds a tree that costs up to ~230 bytes per JSON value (an empty [] or {}, measured with
  * jansson 2.14), so a 30 MiB page of nested empty arrays once took 1.44 GB. Its own depth limit
