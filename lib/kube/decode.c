@@ -526,6 +526,9 @@ int kube_list_head_decode(const char *buf, size_t len, KubeListHead *ret)
                                 return -EBADMSG;
                         const char *rv = string_of(meta, "resourceVersion"),
                                    *cont = string_of(meta, "continue");
+                        /* A key given twice: the last wins, as with jansson and Go. */
+                        free(h.resource_version);
+                        free(h.continue_token);
                         h.resource_version = rv ? strdup(rv) : NULL;
                         h.continue_token = cont ? strdup(cont) : NULL;
                         json_decref(meta);

@@ -321,6 +321,15 @@ static void test_list_head(void **state)
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
                 assert_int_equal(kube_list_head_decode(bad[i], strlen(bad[i]), &h), -EBADMSG);
 
+        /* metadata twice (found by fuzz-list: the first one's strings leaked): the last wins. */
+        static const char twice[] =
+                "{\"metadata\":{\"resourceVersion\":\"1\",\"continue\":\"a\"},\"metadata\":"
+                "{\"resourceVersion\":\"2\"},\"items\":[{";
+        assert_int_equal(kube_list_head_decode(twice, strlen(twice), &h), 0);
+        assert_string_equal(h.resource_version, "2");
+        assert_null(h.continue_token);
+        kube_list_head_clear(&h);
+
         /* The last page: no continue token. */
         static const char last[] = "{\"metadata\":{\"resourceVersion\":\"1\"},\"items\":[{\"metadata\":{}}";
         assert_int_equal(kube_list_head_decode(last, strlen(last), &h), 0);
