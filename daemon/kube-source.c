@@ -531,14 +531,10 @@ static const char *verb_resource_error(int error)
                                  : NULL;
 }
 
-/* What a failed request means to the person reading the log. */
+/* What a failed request means to the person reading the log: lib/kube/client.c knows the outcomes. */
 static const char *problem_text(int error, const KubeStatus *st)
 {
-        if (st && st->http == 0 && error == -EBADMSG)
-                return "TLS: the server's certificate does not verify against the configured CA";
-        if (st && st->http != 0 && error == -EIO)
-                return "server error";
-        return strerror(-error);
+        return kube_error_summary(error, st);
 }
 
 static void on_problem(KubeReflector *r, const char *verb, int error, const KubeStatus *st,

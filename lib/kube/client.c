@@ -11,10 +11,29 @@
 
 #include "config.h"
 #include "kube/client.h"
+#include "kube/decode.h"
 #include "shared/macro.h"
 
 /* Error bodies are Status objects or a line of text: nothing legitimate is larger. */
-#define ERROR_BODY_MAX (64 * 1024)
+#define ERROR_BODY_MAX KUBE_STATUS_MAX
+/* A redirect's Location, for the message: the server chose it. */
+#define LOCATION_MAX 256
+
+/* OpenSSL's X509_V_* verify results (x509_vfy.h; stable numbers since OpenSSL 0.9), spelled out
+ * rather than including OpenSSL's headers for them: libcurl is what we link. */
+#define X509_OK_                       0
+#define X509_UNSPECIFIED_              1
+#define X509_UNABLE_TO_GET_ISSUER_     2
+#define X509_CERT_SIGNATURE_FAILURE_   7
+#define X509_CERT_NOT_YET_VALID_       9
+#define X509_CERT_HAS_EXPIRED_         10
+#define X509_DEPTH_ZERO_SELF_SIGNED_   18
+#define X509_SELF_SIGNED_IN_CHAIN_     19
+#define X509_UNABLE_TO_GET_ISSUER_LOC_ 20
+#define X509_UNABLE_TO_VERIFY_LEAF_    21
+#define X509_CERT_UNTRUSTED_           27
+#define X509_HOSTNAME_MISMATCH_        62
+#define X509_IP_ADDRESS_MISMATCH_      64
 
 struct KubeClient {
         sd_event *event;
@@ -27,6 +46,7 @@ struct KubeClient {
         void *token_userdata;
         KubeRequest *requests;
         KubeClientStats stats;
+        bool openssl; /* libcurl's TLS backend, whose verify results we can read */
 };
 
 struct KubeRequest {
@@ -37,9 +57,11 @@ struct KubeRequest {
         KubeRequestOptions o;
         char *buf; /* the collected body, or an error body of a stream */
         size_t len, allocated, max;
-        int error; /* set by the data callback or a bound */
-        bool done; /* on_done was called: it owned userdata */
+        int error;           /* set by the data callback or a bound */
+        bool body_too_large; /* the collected body passed max_body */
+        bool done;           /* on_done was called: it owned userdata */
         int retry_after;
+        char *location; /* of a redirect, escaped */
         char curl_error[CURL_ERROR_SIZE];
 };
 
@@ -95,6 +117,84 @@ int kube_status_to_errno(const KubeStatus *s)
         }
 }
 
+static const char *redirect_summary(long http)
+{
+        switch (http) {
+        case 301:
+                return "redirected (HTTP 301 Moved Permanently); redirects are not followed";
+        case 302:
+                return "redirected (HTTP 302 Found); redirects are not followed";
+        case 303:
+                return "redirected (HTTP 303 See Other); redirects are not followed";
+        case 307:
+                return "redirected (HTTP 307 Temporary Redirect); redirects are not followed";
+        case 308:
+                return "redirected (HTTP 308 Permanent Redirect); redirects are not followed";
+        default:
+                return "redirected (HTTP 3xx); redirects are not followed";
+        }
+}
+
+const char *kube_error_summary(int error, const KubeStatus *s)
+{
+        if (s && s->http == 0)
+                switch (s->tls) {
+                case KUBE_TLS_EXPIRED:
+                        return "TLS: the server's certificate has expired";
+                case KUBE_TLS_NOT_YET_VALID:
+                        return "TLS: the server's certificate is not valid yet (is the clock right?)";
+                case KUBE_TLS_HOST_MISMATCH:
+                        return "TLS: the server's certificate is not for the host in the server URL";
+                case KUBE_TLS_UNKNOWN_CA:
+                        return "TLS: the server's certificate does not verify against the configured CA";
+                case KUBE_TLS_REFUSED:
+                        return "TLS: the server's certificate was refused";
+                case KUBE_TLS_HANDSHAKE:
+                        return "TLS: the handshake failed";
+                case KUBE_TLS_NONE:
+                        break;
+                }
+        if (s && s->http >= 300 && s->http < 400)
+                return redirect_summary(s->http);
+        if (s)
+                switch (s->http) {
+                case 401:
+                        return "unauthorized (HTTP 401)";
+                case 403:
+                        return "forbidden (HTTP 403)";
+                case 404:
+                        return "not found (HTTP 404)";
+                case 409:
+                        return "conflict (HTTP 409)";
+                case 410:
+                        return "expired (HTTP 410)";
+                case 413:
+                        return "too large for the server (HTTP 413)";
+                case 422:
+                        return "invalid (HTTP 422)";
+                case 429:
+                        return "too many requests (HTTP 429)";
+                case 503:
+                        return "unavailable (HTTP 503)";
+                case 504:
+                        return "timed out on the server (HTTP 504)";
+                }
+        if (s && s->http >= 500 && error == -EIO)
+                return "server error";
+        if (s && s->http >= 400 && error == -EIO)
+                return "refused by the server";
+        if (s && s->http >= 200 && s->http < 300)
+                switch (error) {
+                case -EBADMSG:
+                        return "malformed response";
+                case -EFBIG:
+                        return "response over a bound";
+                case -EIO:
+                        return "the response was cut off";
+                }
+        return strerror(error < 0 ? -error : EIO);
+}
+
 const KubeClientStats *kube_client_stats(const KubeClient *c)
 {
         return &c->stats;
@@ -123,6 +223,7 @@ static void request_free(KubeRequest *r)
         free((char *) r->o.body);
         free((char *) r->o.content_type);
         free(r->buf);
+        free(r->location);
         free(r);
 }
 
@@ -131,27 +232,36 @@ void kube_request_cancel(KubeRequest *r)
         request_free(r);
 }
 
-/* Parses a Status body for its reason and message; a body that is not a Status is the message. */
-static void status_from_body(KubeStatus *s, const char *body, size_t len)
+/* Which certificate problem curl's CURLE_PEER_FAILED_VERIFICATION was. */
+static KubeTlsProblem tls_problem(KubeRequest *r)
 {
-        json_error_t e;
-        json_t *j = len > 0 ? json_loadb(body, len, JSON_ALLOW_NUL, &e) : NULL;
-        const char *reason = NULL, *message = NULL;
-        if (j && json_is_object(j)) {
-                reason = json_string_value(json_object_get(j, "reason"));
-                message = json_string_value(json_object_get(j, "message"));
+        long verify = -1;
+        if (!r->client->openssl ||
+            curl_easy_getinfo(r->easy, CURLINFO_SSL_VERIFYRESULT, &verify) != CURLE_OK)
+                return KUBE_TLS_REFUSED;
+        switch (verify) {
+        case X509_CERT_HAS_EXPIRED_:
+                return KUBE_TLS_EXPIRED;
+        case X509_CERT_NOT_YET_VALID_:
+                return KUBE_TLS_NOT_YET_VALID;
+        case X509_HOSTNAME_MISMATCH_:
+        case X509_IP_ADDRESS_MISMATCH_:
+        /* libcurl checks the name itself once OpenSSL has verified the chain, and leaves the result at
+         * "unspecified" (libcurl 7.88) or OK when only the name failed: measured, see test_kube. */
+        case X509_OK_:
+        case X509_UNSPECIFIED_:
+                return KUBE_TLS_HOST_MISMATCH;
+        case X509_UNABLE_TO_GET_ISSUER_:
+        case X509_UNABLE_TO_GET_ISSUER_LOC_:
+        case X509_UNABLE_TO_VERIFY_LEAF_:
+        case X509_DEPTH_ZERO_SELF_SIGNED_:
+        case X509_SELF_SIGNED_IN_CHAIN_:
+        case X509_CERT_UNTRUSTED_:
+        case X509_CERT_SIGNATURE_FAILURE_:
+                return KUBE_TLS_UNKNOWN_CA;
+        default:
+                return KUBE_TLS_REFUSED;
         }
-        if (reason)
-                s->reason = strdup(reason);
-        if (message)
-                s->message = strdup(message);
-        else if (len > 0 && !j) {
-                size_t n = len;
-                while (n > 0 && isspace((unsigned char) body[n - 1]))
-                        n--;
-                s->message = strndup(body, MIN(n, (size_t) 512));
-        }
-        json_decref(j);
 }
 
 static void request_finish(KubeRequest *r, CURLcode code)
@@ -163,8 +273,22 @@ static void request_finish(KubeRequest *r, CURLcode code)
         s.http = http;
         bool success = http >= 200 && http < 300;
         if (!success && r->buf)
-                status_from_body(&s, r->buf, r->len);
-        if (code != CURLE_OK && !s.message)
+                kube_status_from_body(&s, r->buf, r->len);
+        if (http >= 300 && http < 400 && r->location) {
+                /* The body of a redirect is for browsers; where it points is what helps. */
+                free(s.message);
+                s.message = NULL;
+                (void) asprintf(&s.message, "Location: %s", r->location);
+        }
+        if (code == CURLE_PEER_FAILED_VERIFICATION)
+                s.tls = tls_problem(r);
+        else if (code == CURLE_SSL_CONNECT_ERROR)
+                s.tls = KUBE_TLS_HANDSHAKE;
+        if (r->body_too_large && !s.message)
+                (void) asprintf(&s.message, "the response is larger than the %zu-byte bound", r->max);
+        /* When our own callback or bound stopped the transfer, curl's "Failure writing output to
+         * destination" says nothing: the caller knows what was wrong and says it. */
+        else if (code != CURLE_OK && !s.message && !(r->error < 0 && code == CURLE_WRITE_ERROR))
                 s.message = strdup(r->curl_error[0] ? r->curl_error : curl_easy_strerror(code));
         c->stats.by_class[http >= 200 && http < 600 ? http / 100 : 0]++;
 
@@ -274,6 +398,8 @@ int kube_client_new(sd_event *event, const KubeConfig *config, KubeClient **ret)
         }
         (void) sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
         (void) sd_event_source_set_description(c->timer, "kube-curl-timer");
+        const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+        c->openssl = v && v->ssl_version && strncmp(v->ssl_version, "OpenSSL/", 8) == 0;
         if (curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket) != CURLM_OK ||
             curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c) != CURLM_OK ||
             curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK ||
@@ -330,6 +456,7 @@ static size_t on_write(char *ptr, size_t size, size_t n, void *userdata)
                 if (!success)
                         return len; /* an error body is only a message: keep its start */
                 r->error = -EFBIG;
+                r->body_too_large = true;
                 return 0;
         }
         if (r->len + len + 1 > r->allocated) {
@@ -354,9 +481,25 @@ static size_t on_header(char *ptr, size_t size, size_t n, void *userdata)
 {
         KubeRequest *r = userdata;
         size_t len = size * n;
-        static const char name[] = "retry-after:";
-        if (len > 5 && strncmp(ptr, "HTTP/", 5) == 0)
+        static const char name[] = "retry-after:", location[] = "location:";
+        if (len > 5 && strncmp(ptr, "HTTP/", 5) == 0) {
                 r->retry_after = -1; /* a new response (after 100 Continue) */
+                free(r->location);
+                r->location = NULL;
+        }
+        if (len > sizeof(location) - 1 && strncasecmp(ptr, location, sizeof(location) - 1) == 0) {
+                const char *v = ptr + sizeof(location) - 1, *end = ptr + len;
+                while (v < end && (*v == ' ' || *v == '\t'))
+                        v++;
+                while (end > v && isspace((unsigned char) end[-1]))
+                        end--;
+                char *l = malloc(LOCATION_MAX * 4 + 4);
+                if (l) {
+                        free(r->location);
+                        r->location =
+                                kube_escape(v, (size_t) (end - v), LOCATION_MAX, l, LOCATION_MAX * 4 + 4);
+                }
+        }
         if (len > sizeof(name) - 1 && strncasecmp(ptr, name, sizeof(name) - 1) == 0) {
                 const char *v = ptr + sizeof(name) - 1, *end = ptr + len;
                 while (v < end && (*v == ' ' || *v == '\t'))

@@ -16,13 +16,26 @@
 typedef struct KubeClient KubeClient;
 typedef struct KubeRequest KubeRequest;
 
+/* Why the server's certificate was refused, from OpenSSL's verify result (CURLINFO_SSL_VERIFYRESULT). */
+typedef enum KubeTlsProblem {
+        KUBE_TLS_NONE,          /* none, or not known (a TLS backend other than OpenSSL) */
+        KUBE_TLS_EXPIRED,       /* notAfter has passed */
+        KUBE_TLS_NOT_YET_VALID, /* notBefore is still to come */
+        KUBE_TLS_HOST_MISMATCH, /* the chain verifies, but not for the server URL's host or address */
+        KUBE_TLS_UNKNOWN_CA,    /* no chain to the configured CA */
+        KUBE_TLS_REFUSED,       /* another verify failure: curl's message says which */
+        KUBE_TLS_HANDSHAKE,     /* the handshake itself failed */
+} KubeTlsProblem;
+
 /* What the server said: the HTTP code, and for errors the Status reason and message (or the plain
  * text body, as API Priority and Fairness sends with its 429s). */
 typedef struct KubeStatus {
-        long http;       /* 0 when no response arrived */
-        int curl;        /* CURLcode, CURLE_OK when a response arrived */
-        char *reason;    /* Status.reason, e.g. "Expired", "Forbidden"; may be NULL */
-        char *message;   /* Status.message, the text body, or curl's error; may be NULL */
+        long http;          /* 0 when no response arrived */
+        int curl;           /* CURLcode, CURLE_OK when a response arrived */
+        KubeTlsProblem tls; /* when the connection failed on the server's certificate */
+        char *reason;       /* Status.reason, e.g. "Expired", "Forbidden"; may be NULL */
+        char *message; /* Status.message, the text body, a redirect's Location, or curl's error; may be NULL
+                        */
         int retry_after; /* seconds from an integer Retry-After header, -1 without one */
 } KubeStatus;
 
@@ -30,9 +43,16 @@ void kube_status_clear(KubeStatus *s);
 
 /* The one table from HTTP (or transport) outcomes to errno: 2xx 0, 401 -EACCES, 403 -EPERM,
  * 404 -ENOENT, 409 -EEXIST, 410 -ESTALE, 413 -EFBIG, 422 -EINVAL, 429 and 503 -EAGAIN, 504 and
- * timeouts -ETIMEDOUT, other 5xx -EIO, refused connections -ECONNREFUSED, a server certificate that
- * does not verify -EBADMSG, other transport errors -EIO. */
+ * timeouts -ETIMEDOUT, other 5xx -EIO, redirects (3xx: never followed, so a token is never sent
+ * elsewhere) and other 4xx -EIO, refused connections -ECONNREFUSED, a server certificate that does
+ * not verify -EBADMSG, other transport errors -EIO. */
 int kube_status_to_errno(const KubeStatus *s);
+
+/* What an outcome means, for the start of a log line ("list configmaps in namespace x: SUMMARY:
+ * message; detail"): "redirected (HTTP 302 Found); redirects are not followed", "TLS: the server's
+ * certificate has expired", "server error", ... and strerror() where errno says it. s may be NULL.
+ * Static strings. */
+const char *kube_error_summary(int error, const KubeStatus *s);
 
 /* Streaming: called with each piece of the body as it arrives (after decompression). Returning < 0
  * aborts the request, which then completes with that error. */

@@ -15,6 +15,7 @@
 #define WATCH_DEADLINE_EXTRA (30 * USEC_PER_SEC)
 #define REQUEST_TIMEOUT_USEC (60 * USEC_PER_SEC)
 #define SHORT_WATCH_USEC     (1 * USEC_PER_SEC)
+#define TIMER_SLACK_USEC     (250 * 1000ULL)
 
 typedef enum Phase {
         PHASE_IDLE,
@@ -43,15 +44,21 @@ struct KubeReflector {
         int auth_error;
         int failures; /* consecutive failed requests */
 
+        /* The list page in progress, scanned as it arrives. */
+        char *page;
+        size_t page_len, page_allocated;
+        KubeJsonScan page_scan;
+        unsigned limit; /* objects per page: KUBE_LIST_LIMIT, halved while pages are too large */
+
         /* The watch in progress. */
-        char *line;
-        size_t line_len, line_allocated;
+        KubeLineFramer framer;
         uint64_t watch_started_usec;
         uint64_t watch_events;
-        int watch_error; /* what the stream said before it ended: -ESTALE for ERROR 410 ... */
-        KubeStatus watch_status;
+        KubeStatus watch_status; /* what an ERROR event said before the stream ended */
+        char watch_detail[512];  /* what was wrong with the line that ended it */
 
         KubeBackoff backoff;
+        KubeBackoff expired_backoff; /* between 410 -> relist cycles */
         KubeReflectorStats stats;
 };
 
@@ -83,6 +90,11 @@ uint64_t kube_backoff_next(KubeBackoff *b, uint64_t now, double rnd)
         uint64_t d = MIN(b->step_usec, max);
         b->step_usec = MIN(b->step_usec * 2, max);
         return d + (uint64_t) ((double) d * rnd);
+}
+
+void kube_backoff_reset(KubeBackoff *b)
+{
+        b->step_usec = 0;
 }
 
 static int url_escape(const char *s, char **ret)
@@ -148,18 +160,16 @@ static int on_retry_deferred(sd_event_source *s, void *userdata)
         return 0;
 }
 
-/* After a failure: wait out the backoff (or a longer Retry-After), then relist or re-watch. */
-static void wait_then(KubeReflector *r, bool relist, int retry_after)
+/* Relist or re-watch once d has passed. */
+static void schedule(KubeReflector *r, bool relist, uint64_t d)
 {
-        uint64_t d = kube_backoff_next(&r->backoff, now_usec(r), random01());
-        if (retry_after > 0)
-                d = MAX(d, (uint64_t) ((double) retry_after * USEC_PER_SEC * r->scale));
-        r->stats.errors++;
-        r->failures++;
         r->phase = PHASE_WAITING;
         r->next_is_relist = relist;
         r->timer = sd_event_source_disable_unref(r->timer);
-        if (sd_event_add_time_relative(r->event, &r->timer, CLOCK_MONOTONIC, d, 0, on_wait_done, r) >= 0)
+        /* sd-event's default slack (accuracy 0) is 250 ms: scaled like the wait itself, or compressed
+         * timers would all be late by the same 250 ms. */
+        uint64_t slack = MAX((uint64_t) ((double) TIMER_SLACK_USEC * r->scale), (uint64_t) 1);
+        if (sd_event_add_time_relative(r->event, &r->timer, CLOCK_MONOTONIC, d, slack, on_wait_done, r) >= 0)
                 return;
         /* Cannot even arm a timer: try again on the next turn rather than stall forever. Not by calling
          * start_*() from here: they come back here when they fail, and a lasting failure would recurse
@@ -170,6 +180,17 @@ static void wait_then(KubeReflector *r, bool relist, int retry_after)
                 report(r, relist ? "list" : "watch", -ENOMEM, NULL,
                        "cannot schedule a retry; waiting for a relist");
         }
+}
+
+/* After a failure: wait out the backoff (or a longer Retry-After), then relist or re-watch. */
+static void wait_then(KubeReflector *r, bool relist, int retry_after)
+{
+        uint64_t d = kube_backoff_next(&r->backoff, now_usec(r), random01());
+        if (retry_after > 0)
+                d = MAX(d, (uint64_t) ((double) retry_after * USEC_PER_SEC * r->scale));
+        r->stats.errors++;
+        r->failures++;
+        schedule(r, relist, d);
 }
 
 static int path_for(KubeReflector *r, const char *query, char **ret)
@@ -183,16 +204,127 @@ static int path_for(KubeReflector *r, const char *query, char **ret)
         return 0;
 }
 
+static void page_free(KubeReflector *r)
+{
+        free(r->page);
+        r->page = NULL;
+        r->page_len = r->page_allocated = 0;
+}
+
+/* The first page of a list has arrived (or its head, when its object was skipped). */
+static void list_begins(KubeReflector *r, const char *rv)
+{
+        if (r->continue_token)
+                return;
+        r->stats.lists++;
+        r->list_complete = true;
+        free(r->list_rv);
+        r->list_rv = strdup(rv);
+        if (r->cb.list_begin)
+                r->cb.list_begin(r, r->userdata);
+}
+
+/* The whole list is in: what did not come is gone, when nothing was refused. Watch from its version. */
+static void list_finished(KubeReflector *r)
+{
+        free(r->rv);
+        r->rv = TAKE_PTR(r->list_rv);
+        r->synced = r->synced || r->list_complete;
+        r->limit = KUBE_LIST_LIMIT; /* the next list learns its page size again */
+        if (r->cb.list_end)
+                r->cb.list_end(r, r->list_complete, r->userdata);
+        start_watch(r);
+}
+
+/* A page passed a bound (its bytes, values or depth) and was cut off where it did. Smaller pages
+ * first: the bound is per page, most pages that pass it are many large objects. One object alone
+ * over it is skipped rather than retried forever: giving up there would stall every object after it
+ * in the namespace, while skipping lists them all, and the list counts as incomplete, so the consumer
+ * keeps what it had for the skipped object and removes nothing this list lacks (as for an item over
+ * KUBE_OBJECT_MAX). Naming it and its continue token need only the page's first bytes, which Go
+ * writes first (kube_list_head_decode). A page whose first bytes do not say that is a broken
+ * server: retried with the backoff, nothing concluded. */
+static void page_too_large(KubeReflector *r, const KubeStatus *s)
+{
+        _cleanup_(kube_list_head_clear) KubeListHead h = {};
+        char bound[64], detail[768];
+
+        (void) kube_json_scan_describe(&r->page_scan, bound, sizeof(bound));
+        if (r->limit > 1) {
+                unsigned was = r->limit;
+                r->limit = MAX(r->limit / 2, 1u);
+                (void) snprintf(
+                        detail, sizeof(detail),
+                        "a page of %u objects holds %s, over the bound for a list page; asking for %u "
+                        "per page",
+                        was, bound, r->limit);
+                page_free(r);
+                report(r, "list", -EFBIG, s, detail);
+                start_list(r);
+                return;
+        }
+        if (kube_list_head_decode(r->page, r->page_len, &h) < 0) {
+                (void) snprintf(
+                        detail, sizeof(detail),
+                        "a page of one object holds %s, over the bound for a list page, and does not "
+                        "begin like a list; retrying",
+                        bound);
+                page_free(r);
+                report(r, "list", -EFBIG, s, detail);
+                wait_then(r, true, -1);
+                return;
+        }
+        page_free(r);
+        list_begins(r, h.resource_version);
+        (void) snprintf(detail, sizeof(detail),
+                        "object %s alone holds %s, over the bound for a list page: skipped; the list is "
+                        "incomplete, so nothing it lacks is removed",
+                        h.first_name ?: "(its name is past the bound)", bound);
+        report(r, "list", -EFBIG, s, detail);
+        r->list_complete = false;
+        free(r->continue_token);
+        r->continue_token = TAKE_PTR(h.continue_token);
+        if (r->continue_token)
+                start_list(r);
+        else
+                list_finished(r);
+}
+
+/* The page as it arrives: kept up to the page bound, and scanned, so that a page over a bound stops
+ * at the chunk that passes it, with its first bytes kept for page_too_large(). */
+static int on_list_data(KubeRequest *req, const char *buf, size_t len, void *userdata)
+{
+        KubeReflector *r = userdata;
+        size_t n = MIN(len, KUBE_LIST_PAGE_MAX - r->page_len);
+        if (r->page_len + n + 1 > r->page_allocated) {
+                size_t a = MIN(MAX(MAX(r->page_allocated * 2, r->page_len + n + 1), (size_t) 65536),
+                               KUBE_LIST_PAGE_MAX + 1);
+                char *p = realloc(r->page, a);
+                if (!p)
+                        return -ENOMEM;
+                r->page = p;
+                r->page_allocated = a;
+        }
+        memcpy(r->page + r->page_len, buf, n);
+        r->page_len += n;
+        return kube_json_scan(&r->page_scan, buf, len);
+}
+
 static void on_list_done(KubeRequest *req, int error, const KubeStatus *s, const char *body, size_t len,
                          void *userdata)
 {
+        _cleanup_(kube_list_page_clear) KubeListPage p = {};
         KubeReflector *r = userdata;
-        json_t *j = NULL;
-        json_error_t e;
+        char why[512];
 
         r->request = NULL;
+        if (error == -EFBIG && r->page_scan.exceeded != KUBE_BOUND_NONE) {
+                page_too_large(r, s);
+                return;
+        }
         if (error == -ESTALE && r->continue_token) {
                 /* The continue token expired (etcd compaction): start the list again, from page one. */
+                page_free(r);
                 report(r, "list", error, s, "continue token expired; listing again from the start");
                 free(r->continue_token);
                 r->continue_token = NULL;
@@ -200,43 +332,35 @@ static void on_list_done(KubeRequest *req, int error, const KubeStatus *s, const
                 return;
         }
         if (error < 0) {
+                page_free(r);
                 report(r, "list", error, s, NULL);
                 /* A list interrupted midway keeps its continue token: the retry resumes it. */
                 wait_then(r, true, s ? s->retry_after : -1);
                 return;
         }
-        j = json_loadb(body, len, JSON_ALLOW_NUL, &e);
-        json_t *items = j ? json_object_get(j, "items") : NULL;
-        json_t *meta = j ? json_object_get(j, "metadata") : NULL;
-        const char *rv = json_string_value(json_object_get(meta, "resourceVersion"));
-        const char *cont = json_string_value(json_object_get(meta, "continue"));
-        if (!json_is_array(items) || !rv) {
-                json_decref(j);
-                report(r, "list", -EBADMSG, s, "the response is not a list");
+        int k = kube_list_page_decode(r->page, r->page_len, &p, why, sizeof(why));
+        page_free(r); /* the tree holds copies: the bytes go before the objects are handed out */
+        if (k < 0) {
+                report(r, "list", k, s, why);
                 wait_then(r, true, -1);
                 return;
         }
         request_succeeded(r, "list");
-        if (!r->continue_token) {
-                r->stats.lists++;
-                r->list_complete = true;
-                free(r->list_rv);
-                r->list_rv = strdup(rv);
-                if (r->cb.list_begin)
-                        r->cb.list_begin(r, r->userdata);
-        }
+        list_begins(r, p.resource_version);
         size_t i;
         json_t *item;
-        json_array_foreach(items, i, item)
+        json_array_foreach(p.items, i, item)
         {
                 /* Items carry no kind (kubernetes/kubernetes#3030): the consumer knows the resource. */
                 size_t size = json_dumpb(item, NULL, 0, JSON_COMPACT);
                 if (size > KUBE_OBJECT_MAX) {
                         const char *name = json_string_value(
                                 json_object_get(json_object_get(item, "metadata"), "name"));
-                        char detail[512];
+                        char detail[512], escaped[253 * 4 + 4];
                         (void) snprintf(detail, sizeof(detail),
-                                        "object %s is %zu bytes, over the %d limit: refused", name ?: "?",
+                                        "object %s is %zu bytes, over the %zu limit: refused",
+                                        name ? kube_escape(name, strlen(name), 253, escaped, sizeof(escaped))
+                                             : "?",
                                         size, KUBE_OBJECT_MAX);
                         report(r, "list", -EFBIG, NULL, detail);
                         r->list_complete = false;
@@ -246,19 +370,12 @@ static void on_list_done(KubeRequest *req, int error, const KubeStatus *s, const
                         r->cb.object(r, KUBE_ADDED, item, r->userdata);
         }
         free(r->continue_token);
-        r->continue_token = cont && *cont ? strdup(cont) : NULL;
-        json_decref(j);
+        r->continue_token = p.continue_token ? strdup(p.continue_token) : NULL;
         if (r->continue_token) {
                 start_list(r);
                 return;
         }
-        /* The whole list is in: what did not come is gone. Watch from the list's version. */
-        free(r->rv);
-        r->rv = TAKE_PTR(r->list_rv);
-        r->synced = r->synced || r->list_complete;
-        if (r->cb.list_end)
-                r->cb.list_end(r, r->list_complete, r->userdata);
-        start_watch(r);
+        list_finished(r);
 }
 
 static void start_list(KubeReflector *r)
@@ -267,16 +384,18 @@ static void start_list(KubeReflector *r)
         if (r->continue_token && url_escape(r->continue_token, &cont) < 0)
                 goto oom;
         /* resourceVersion unset: a consistent read, paginated so no page is unbounded. */
-        if (asprintf(&query, "limit=%d%s%s", KUBE_LIST_LIMIT, cont ? "&continue=" : "", cont ?: "") < 0 ||
+        if (asprintf(&query, "limit=%u%s%s", r->limit, cont ? "&continue=" : "", cont ?: "") < 0 ||
             path_for(r, query, &path) < 0)
                 goto oom;
         if (r->continue_token == NULL && r->stats.lists > 0)
                 r->stats.relists++;
         r->phase = PHASE_LISTING;
+        page_free(r);
+        kube_json_scan_init(&r->page_scan, KUBE_LIST_PAGE_MAX);
         KubeRequestOptions o = {
                 .path = path,
-                .max_body = KUBE_LIST_PAGE_MAX,
                 .timeout_usec = (uint64_t) ((double) REQUEST_TIMEOUT_USEC * MAX(r->scale, 0.05)),
+                .on_data = on_list_data,
                 .on_done = on_list_done,
                 .userdata = r,
         };
@@ -287,96 +406,80 @@ oom:
 }
 
 /* One line of the watch stream: one event, as Go's json.Encoder writes it. */
-static int watch_line(KubeReflector *r, const char *line, size_t len)
+static int watch_line(const char *line, size_t len, void *userdata)
 {
-        json_error_t e;
-        json_t *j = json_loadb(line, len, JSON_ALLOW_NUL, &e);
-        const char *type = j ? json_string_value(json_object_get(j, "type")) : NULL;
-        json_t *obj = j ? json_object_get(j, "object") : NULL;
-        int k = 0;
-
-        if (!type || !json_is_object(obj)) {
-                json_decref(j);
-                return -EBADMSG;
+        _cleanup_(kube_watch_event_clear) KubeWatchEvent e = {};
+        KubeReflector *r = userdata;
+        char why[sizeof(r->watch_detail) - 64];
+        int k = kube_watch_event_decode(line, len, &e, why, sizeof(why));
+        if (k < 0) {
+                (void) snprintf(r->watch_detail, sizeof(r->watch_detail), "%s watch event was refused: %s",
+                                k == -EFBIG ? "a" : "a malformed", why);
+                return k;
         }
-        const char *rv =
-                json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
-        if (strcmp(type, "ERROR") == 0) {
-                json_int_t code = json_integer_value(json_object_get(obj, "code"));
-                const char *reason = json_string_value(json_object_get(obj, "reason"));
-                const char *message = json_string_value(json_object_get(obj, "message"));
-                kube_status_clear(&r->watch_status);
-                r->watch_status.http = (long) code;
-                r->watch_status.reason = reason ? strdup(reason) : NULL;
-                r->watch_status.message = message ? strdup(message) : NULL;
-                bool expired = code == 410 ||
+        switch (e.type) {
+        case KUBE_WATCH_ERROR: {
+                const char *reason = e.status.reason;
+                bool expired = e.status.http == 410 ||
                                (reason && (strcmp(reason, "Expired") == 0 || strcmp(reason, "Gone") == 0));
-                k = expired ? -ESTALE : code == 429 ? -EAGAIN : -EIO;
-        } else if (strcmp(type, "BOOKMARK") == 0) {
+                k = expired ? -ESTALE : e.status.http == 429 ? -EAGAIN : -EIO;
+                kube_status_clear(&r->watch_status);
+                r->watch_status = e.status;
+                e.status = (KubeStatus){.retry_after = -1};
+                /* A Status in the stream is the server's word, not a stream we failed to read. */
+                if (r->watch_status.http == 0)
+                        r->watch_status.http = 500;
+                break;
+        }
+        case KUBE_WATCH_BOOKMARK:
                 r->stats.bookmarks++;
-        } else if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0 ||
-                   strcmp(type, "DELETED") == 0) {
-                KubeEventType t = type[0] == 'A'   ? KUBE_ADDED
-                                  : type[0] == 'M' ? KUBE_MODIFIED
-                                                   : KUBE_DELETED;
+                break;
+        case KUBE_WATCH_ADDED:
+        case KUBE_WATCH_MODIFIED:
+        case KUBE_WATCH_DELETED:
                 r->stats.events++;
                 r->watch_events++;
                 if (r->cb.object)
-                        r->cb.object(r, t, obj, r->userdata);
-        } else
-                k = -EBADMSG; /* client-go: an unknown type is a decoding error */
+                        r->cb.object(r,
+                                     e.type == KUBE_WATCH_ADDED      ? KUBE_ADDED
+                                     : e.type == KUBE_WATCH_MODIFIED ? KUBE_MODIFIED
+                                                                     : KUBE_DELETED,
+                                     e.object, r->userdata);
+                break;
+        }
         /* Every event, bookmarks included, moves the version the next watch starts from. */
-        if (k == 0 && rv && *rv) {
-                char *copy = strdup(rv);
+        if (k == 0 && e.resource_version) {
+                char *copy = strdup(e.resource_version);
                 if (copy) {
                         free(r->rv);
                         r->rv = copy;
                 }
         }
-        json_decref(j);
         return k;
 }
 
-/* Events may be split anywhere across chunks, and a chunk may hold many: buffer up to the newline. */
 static int on_watch_data(KubeRequest *req, const char *buf, size_t len, void *userdata)
 {
         KubeReflector *r = userdata;
-        while (len > 0) {
-                const char *nl = memchr(buf, '\n', len);
-                size_t take = nl ? (size_t) (nl - buf) : len;
-                if (r->line_len + take > KUBE_OBJECT_MAX)
-                        return -EFBIG;
-                if (r->line_len + take + 1 > r->line_allocated) {
-                        size_t a = MAX(MAX(r->line_allocated * 2, r->line_len + take + 1), (size_t) 4096);
-                        char *l = realloc(r->line, a);
-                        if (!l)
-                                return -ENOMEM;
-                        r->line = l;
-                        r->line_allocated = a;
-                }
-                memcpy(r->line + r->line_len, buf, take);
-                r->line_len += take;
-                buf += take;
-                len -= take;
-                if (!nl)
-                        break;
-                buf++;
-                len--;
-                size_t n = r->line_len;
-                r->line_len = 0;
-                if (n > 0) {
-                        int k = watch_line(r, r->line, n);
-                        if (k < 0)
-                                return k;
-                }
-        }
-        /* A line buffer grown by one big event is not kept for the life of the watch. */
-        if (r->line_len == 0 && r->line_allocated > 65536) {
-                free(r->line);
-                r->line = NULL;
-                r->line_allocated = 0;
-        }
-        return 0;
+        int k = kube_line_framer_feed(&r->framer, buf, len, watch_line, r);
+        if (k == -EFBIG && !r->watch_detail[0])
+                (void) snprintf(r->watch_detail, sizeof(r->watch_detail),
+                                "an event over 3 MiB was refused (a line of more than %zu bytes)",
+                                KUBE_OBJECT_MAX);
+        return k;
+}
+
+/* 410 again and again (a server whose history is always too short for us): relist, but after a wait
+ * that grows with each, as client-go's does. */
+static void relist_after_expiry(KubeReflector *r, const KubeStatus *st)
+{
+        uint64_t d = kube_backoff_next(&r->expired_backoff, now_usec(r), random01());
+        char detail[128];
+        (void) snprintf(detail, sizeof(detail), "resourceVersion expired; listing again in %.3f s",
+                        (double) d / USEC_PER_SEC);
+        report(r, "watch", -ESTALE, st, detail);
+        r->failures = 0;
+        schedule(r, true, d);
 }
 
 static void on_watch_done(KubeRequest *req, int error, const KubeStatus *s, const char *body, size_t len,
@@ -386,14 +489,16 @@ static void on_watch_done(KubeRequest *req, int error, const KubeStatus *s, cons
         uint64_t lasted = now_usec(r) - r->watch_started_usec;
         bool stream_error = error < 0 && r->watch_status.http != 0;
         const KubeStatus *st = stream_error ? &r->watch_status : s;
+        const char *detail = r->watch_detail[0] ? r->watch_detail : NULL;
 
         r->request = NULL;
-        r->line_len = 0;
+        kube_line_framer_reset(&r->framer);
+        /* A watch that delivered or lasted ends a run of 410s. */
+        if (r->watch_events > 0 || lasted >= (uint64_t) ((double) BACKOFF_RESET_USEC * r->scale))
+                kube_backoff_reset(&r->expired_backoff);
         if (error == -ESTALE) {
-                /* Too old a resourceVersion (an ERROR event or the HTTP status): relist at once. */
-                report(r, "watch", error, st, "resourceVersion expired; listing again");
-                r->failures = 0;
-                start_list(r);
+                /* Too old a resourceVersion (an ERROR event or the HTTP status): relist. */
+                relist_after_expiry(r, st);
         } else if (error == 0 || (error == -ETIMEDOUT && r->watch_events > 0)) {
                 /* The server ended the watch (its timeout, a restart) or our deadline passed on a live
                  * stream: watch again from where we are, without a list. A stream that ends at once
@@ -406,12 +511,13 @@ static void on_watch_done(KubeRequest *req, int error, const KubeStatus *s, cons
                         start_watch(r);
                 }
         } else {
-                report(r, "watch", error, st, error == -EFBIG ? "an event over 3 MiB was refused" : NULL);
+                report(r, "watch", error, st, detail);
                 /* Refused connections and 429 keep the version; anything else relists. */
                 bool rewatch = error == -ECONNREFUSED || error == -EAGAIN;
                 wait_then(r, !rewatch, st ? st->retry_after : -1);
         }
         kube_status_clear(&r->watch_status);
+        r->watch_detail[0] = 0;
 }
 
 static void start_watch(KubeReflector *r)
@@ -428,8 +534,9 @@ static void start_watch(KubeReflector *r)
         r->phase = PHASE_WATCHING;
         r->watch_started_usec = now_usec(r);
         r->watch_events = 0;
-        r->line_len = 0;
+        kube_line_framer_reset(&r->framer);
         kube_status_clear(&r->watch_status);
+        r->watch_detail[0] = 0;
         r->stats.watches++;
         KubeRequestOptions o = {
                 .path = path,
@@ -457,6 +564,9 @@ int kube_reflector_new(KubeClient *client, sd_event *event, const KubeReflectorO
         r->event = sd_event_ref(event);
         r->scale = o->time_scale > 0 ? o->time_scale : 1.0;
         r->backoff.scale = r->scale;
+        r->expired_backoff.scale = r->scale;
+        r->limit = KUBE_LIST_LIMIT;
+        r->framer.max = KUBE_OBJECT_MAX;
         r->cb = *o->callbacks;
         r->userdata = o->userdata;
         r->watch_status.retry_after = -1;
@@ -486,7 +596,8 @@ KubeReflector *kube_reflector_free(KubeReflector *r)
         free(r->rv);
         free(r->list_rv);
         free(r->continue_token);
-        free(r->line);
+        free(r->page);
+        kube_line_framer_free(&r->framer);
         free(r);
         return NULL;
 }

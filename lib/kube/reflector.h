@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "kube/client.h"
+#include "kube/decode.h"
 
 /* List, then watch, one resource in one namespace, the way client-go's reflector does
  * (k/client-go tools/cache/reflector.go), with the same constants:
@@ -14,17 +15,23 @@
  *    client deadline of timeoutSeconds + 30 s;
  *  - a clean end of stream re-watches from the last resourceVersion without a relist (unless it
  *    came within 1 s with no event: then back off and relist);
- *  - 410 (an ERROR event or the HTTP status, reason Expired or Gone) relists at once;
+ *  - 410 (an ERROR event or the HTTP status, reason Expired or Gone) relists after a backoff of its
+ *    own: client-go's Run() waits out its backoff manager between every ListAndWatch return, 410s
+ *    included, so a server whose every watch ends in 410 is not relisted in a tight loop. That
+ *    backoff starts again once a watch has delivered an event or lasted 2 minutes;
  *  - anything else backs off 0.8 s doubling to 30 s, each wait jittered up to twice as long, and
  *    the backoff starts again when its last start is 2 minutes old; a Retry-After longer than the
  *    backoff wins; 429 and refused connections re-watch, other errors relist;
  *  - resourceVersions are opaque strings, only ever sent back;
- *  - one event line or list item over 3 MiB is refused, and no list page may exceed 32 MiB.
+ *  - every response is bounded before it is decoded (lib/kube/decode.h): one event line or list item
+ *    over 3 MiB is refused, and a list page over 32 MiB, 262144 JSON values or 64 levels of nesting
+ *    is asked for again in pages half the size, down to one object; an object that alone is over a
+ *    bound is skipped, named, and its list counted incomplete.
  * Every timer is multiplied by time_scale (1.0 in production; tests compress it). */
 
-#define KUBE_OBJECT_MAX    (3 * 1024 * 1024)
-#define KUBE_LIST_PAGE_MAX (32 * 1024 * 1024)
-#define KUBE_LIST_LIMIT    25
+/* Pages of 10: ten objects of the 3 MiB an item may have fit in the 32 MiB a page may have, so a page
+ * of objects the reflector accepts is never refused for its size. */
+#define KUBE_LIST_LIMIT 10
 
 typedef enum KubeEventType {
         KUBE_ADDED,
@@ -82,3 +89,4 @@ typedef struct KubeBackoff {
         double scale;
 } KubeBackoff;
 uint64_t kube_backoff_next(KubeBackoff *b, uint64_t now_usec, double random01);
+void kube_backoff_reset(KubeBackoff *b); /* the next wait is the first again */

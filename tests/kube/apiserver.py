@@ -26,6 +26,8 @@ Usage
     srv.faults, srv.clear_faults()      # the faults still queued; drop them
     srv.close_watches()                 # end every open watch cleanly (after the events already queued)
     srv.restart(expire_history=True, down=0.0, unready=0)
+    srv.use_certificate(kind)          # "good", "expired" (notAfter yesterday), "wrong-host" (SAN DNS:elsewhere.example
+                                       # only): served from the next connection on, same CA
     srv.stop()
 Tunables (attributes): min_watch_seconds=1800, max_watch_seconds=3600 (watch lifetime without timeoutSeconds),
 bookmark_interval=60 (with allowWatchBookmarks: a bookmark that often and 2 s before timeoutSeconds ends the
@@ -55,6 +57,9 @@ Request faults:
     "slow"      delay=0.1: wait that long, then answer as usual (a slow server, e.g. etcd under load)
     "continue_expired"  new_continue=True: a list with ?continue= gets 410 Expired, with or without a new
                 (inconsistent) metadata.continue token
+    "redirect"  location (required), code=302: a redirect with that Location and a short HTML body, as Go's
+                http.Redirect writes it (a proxy or load balancer in front of the API server; the API server
+                itself never redirects these requests)
 Stream faults (watch only):
     "split"     size=1, wire=False, delay=0.0: every event is written as pieces of `size` bytes, each its own
                 chunk and its own socket write (mid-UTF-8, mid-escape); wire=True splits the raw chunked
@@ -68,6 +73,8 @@ Stream faults (watch only):
                 (e.g. b'{"type":"UPSERTED","object":{}}\\n' for an unknown event type)
     "bookmark"  after=0, creation_timestamp_null=True, initial_events_end=False: inject a BOOKMARK at the
                 current RV (even without allowWatchBookmarks)
+The faults, the redirect and the certificates are what a real API server will not do on demand; everything
+else is checked against one (tests/cluster/test_parity.py), so a test that needs neither belongs there.
 
 CLI: python3 tests/kube/apiserver.py --dir DIR [--port N]  (writes DIR/kubeconfig, prints the URL, serves)
 """
@@ -675,6 +682,29 @@ class ApiServer:
             self._openssl("x509", "-req", "-in", csr, "-CA", self.ca_file, "-CAkey", ca_key, "-CAcreateserial",
                           "-out", cert, "-days", "2", "-extfile", extf)
 
+    def use_certificate(self, kind="good"):
+        """Serve another server certificate from the next connection on (open ones keep theirs): "expired"
+        (notAfter yesterday), "wrong-host" (issued by the same CA for DNS:elsewhere.example only), or "good"."""
+        exts = {"good": "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+                "expired": "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+                "wrong-host": "subjectAltName=DNS:elsewhere.example\n"}
+        cert = self.server_cert if kind == "good" else os.path.join(self.dir, f"server-{kind}.crt")
+        if not os.path.exists(cert):
+            csr, extf = cert + ".csr", cert + ".ext"
+            with open(extf, "w") as f:
+                f.write(exts[kind] + "extendedKeyUsage=serverAuth\n")
+            self._openssl("req", "-new", "-key", self.server_key, "-out", csr, "-subj", "/CN=kube-apiserver")
+            # -days -1: notAfter a day before notBefore (now), so already expired
+            self._openssl("x509", "-req", "-in", csr, "-CA", self.ca_file, "-CAkey",
+                          os.path.join(self.dir, "ca.key"), "-CAcreateserial", "-out", cert,
+                          "-days", "-1" if kind == "expired" else "2", "-extfile", extf)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, self.server_key)
+        ctx.load_verify_locations(self.ca_file)
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+        ctx.set_alpn_protocols(["http/1.1"])
+        self._ssl = ctx
+
     def rotate_token(self, keep_old=False):
         tok = "fake-" + secrets.token_hex(16)
         tmp = self.token_file + ".tmp"
@@ -721,12 +751,7 @@ current-context: fake
     # ---- lifecycle
 
     def start(self):
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(self.server_cert, self.server_key)
-        ctx.load_verify_locations(self.ca_file)
-        ctx.verify_mode = ssl.CERT_OPTIONAL
-        ctx.set_alpn_protocols(["http/1.1"])
-        self._ssl = ctx
+        self.use_certificate("good")
         self._serve()
         return self
 
@@ -817,7 +842,8 @@ current-context: fake
             self._forbidden.clear()
 
     def fault(self, kind, times=1, method=None, resource=None, watch=None, namespace=None, name=None, **params):
-        kinds = {"status", "apf", "reset", "hang", "slow", "continue_expired", "split", "coalesce", "error",
+        kinds = {"status", "apf", "reset", "hang", "slow", "continue_expired", "redirect", "split", "coalesce",
+                 "error",
                  "close", "inject", "bookmark"}
         if kind not in kinds:
             raise ValueError(f"unknown fault {kind}")
@@ -1330,7 +1356,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self._send_error(ApiError(413, "RequestEntityTooLarge",
                                                  f"Request entity too large: limit is {MAX_BODY}"))
         req["user"] = user = self._user()
-        f = api._take_faults(req, {"status", "apf", "reset", "hang", "slow", "continue_expired"}, many=False)
+        f = api._take_faults(req, {"status", "apf", "reset", "hang", "slow", "continue_expired", "redirect"},
+                             many=False)
         if f and f[0]["kind"] == "slow":
             time.sleep(f[0]["params"].get("delay", 0.1))
         elif f:
@@ -1394,6 +1421,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self._send(p.get("code", 429), APF_BODY.encode(), "text/plain; charset=utf-8", h)
         if kind == "continue_expired":
             return self._send_error(continue_expired(new_continue=p.get("new_continue", True)))
+        if kind == "redirect":
+            loc = p["location"]
+            body = f'<a href="{loc}">{http.HTTPStatus(p.get("code", 302)).phrase}</a>.\n\n'.encode()
+            return self._send(p.get("code", 302), body, "text/html; charset=utf-8", {"Location": loc})
         code = p.get("code", 500)
         defaults = {410: ("Expired", "The resourceVersion for the provided watch is too old."),
                     429: ("TooManyRequests", "Too many requests, please try again later."),
