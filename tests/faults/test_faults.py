@@ -452,6 +452,70 @@ def bad_annotation_event(c):
     c.untouched()
 
 
+def lists(c):
+    return [r for r in c.srv.requests if r["resource"] == "configmaps" and not r["watch"]
+            and r["headers"].get("User-Agent", "").startswith("seccompd/")]
+
+
+@row("3b: 25 ConfigMaps of 1.5 MB made only of keys", "listed in pages that fit, node ready, bounded, refused by name",
+     kube=True)
+def keys_only_pages(c):
+    for i in range(25):
+        c.srv.apply(configmap(f"keys-{i:02}", {f"{k:0253d}": "" for k in range(1_500_000 // 259)}))
+    c.srv.apply(configmap("zz-profile", {"p.json": profile(1)}))
+    d = c.kube_daemon()
+    d.ready(timeout=120)
+    assert read(f"{c.root}/p.json") == profile(1)
+    assert all(r["status"] == 200 for r in lists(c)), [r["status"] for r in lists(c)]
+    c.one_line(d.log_text(), r"keys-00: refused: it has \d+ keys", most=1)
+    c.untouched()
+    return "ok, steady " + c.bounded(d, 8 * 1024)
+
+
+@row("4c: a 30 MiB list page of nested empty arrays", "refused before decoding, nothing removed, peak bounded, recovery",
+     kube=True)
+def nested_arrays_page(c):
+    c.srv.apply(configmap("keep", {"keep.json": profile(8)}))
+    d = c.kube_daemon()
+    d.ready()
+    body = (b'{"kind":"ConfigMapList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":['
+            + b"[]," * (10 * 1024 * 1024) + b"[]]}")
+    c.srv.fault("status", times=5, method="GET", resource="configmaps", watch=False, code=200, body=body)
+    c.srv.fault("error", watch=True, resource="configmaps", code=410, reason="Gone")
+    c.srv.close_watches()
+    c.srv.wait_for_request(lambda r: not c.srv.faults, timeout=60)
+    c.recovers_kube(d)
+    assert read(f"{c.root}/keep.json") == profile(8)
+    with open(f"/proc/{d.proc.pid}/status") as f:
+        hwm = int(next(line for line in f if line.startswith("VmHWM:")).split()[1])
+    assert hwm < 256 * 1024, f"peak {hwm} KiB"
+    c.one_line(d.log_text(), r"response over a bound", most=10)
+    c.untouched()
+    return f"ok, peak VmHWM {hwm >> 10} MiB"
+
+
+@row("10: every watch ends in 410", "relists back off (no more lists than 410s), nothing removed, recovery", kube=True)
+def watch_410_storm(c):
+    c.srv.apply(configmap("keep", {"keep.json": profile(8)}))
+    d = c.kube_daemon()
+    d.ready()
+    before = len(lists(c))
+    c.srv.fault("status", times=None, watch=True, resource="configmaps", code=410, reason="Gone",
+                message="too old resource version: 1 (2)")
+    c.srv.close_watches()
+    seen = []
+    d.wait_notify(lambda m: m.startswith("STATUS=watch configmaps in namespace default failed")
+                  and len(seen.append(m) or seen) >= 5, timeout=60)
+    relists = len(lists(c)) - before
+    gone = c.srv.count(resource="configmaps", watch=True, status=410)
+    assert relists <= gone + 1, f"{relists} lists for {gone} 410s: a loop"
+    c.srv.clear_faults()
+    c.recovers_kube(d)
+    assert read(f"{c.root}/keep.json") == profile(8)
+    c.untouched()
+    return f"ok, {relists} relists for {gone} 410s"
+
+
 # ---------------------------------------------------------------- around the findings
 
 @row("API server restart under load", "lost, recovery, nothing removed", kube=True)
