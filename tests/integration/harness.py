@@ -32,6 +32,8 @@ import struct
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 IN_MODIFY, IN_MOVED_TO = 0x2, 0x80
 LABEL = {"seccompd.io/profile": "true"}
@@ -65,6 +67,15 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def http_get(port, path):
+    """(status, body) of GET path on the daemon's --listen port; an error status is returned too."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
 
 
 def fill_disk(directory):

@@ -13,14 +13,12 @@ import sys
 import tempfile
 import time
 import unittest
-import urllib.error
-import urllib.request
 
 SECCOMPD = os.environ["SECCOMPD"]
 ROOT = os.environ["SOURCE_ROOT"]
 sys.path.insert(0, os.path.join(ROOT, "tests", "kube"))
 from apiserver import ApiServer  # noqa: E402
-from harness import Daemon, configmap, fill_disk, free_port, profile, read  # noqa: E402
+from harness import Daemon, configmap, fill_disk, free_port, http_get, profile, read  # noqa: E402
 
 KUBECTL = shutil.which("kubectl")
 SCALE = "0.01"  # 300-600 s watches last 3-6 s; backoff starts at 8 ms
@@ -58,11 +56,7 @@ class Node(Daemon):
         return read(f"{self.root}/{rel}")
 
     def get(self, path):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as r:
-                return r.status, r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode()
+        return http_get(self.port, path)
 
     def metric(self, name, labels=""):
         """The value of one sample of /metrics, None when it is not there."""
