@@ -403,7 +403,7 @@ class Rbac(unittest.TestCase):
 
     def breaks_events(self, pod, ns):
         T.apply(T.configmap("rbac-bad", {"bad.json": {"defaultAction": "SCMP_ACT_NOPE"}}, ns=ns))
-        self.said(pod, r"cannot create Event [^ ]+: .*forbidden")
+        self.said(pod, r"cannot create Event [^ ]+ in namespace [^ ]+: .*forbidden")
         self.assertEqual(T.events(ns, "ConfigMap", "rbac-bad"), [])
         T.kubectl("delete", "configmap", "-n", ns, "rbac-bad")
 
