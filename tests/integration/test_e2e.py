@@ -4,7 +4,7 @@ test API server) through `seccompd run --source kube` into the seccomp directory
 then runs under the installed file, read the way each node runtime reads it:
 
 - containerd: `json.Unmarshal` into the OCI `LinuxSeccomp` struct, re-marshalled into config.json's
-  `linux.seccomp`, then `runc run` (oci_seccomp() below does the same with a bundle of our own);
+  `linux.seccomp`, then `runc run` (tests/runtimes.py does the same with a bundle of our own);
 - CRI-O: containers-common's loader, which is what `podman --security-opt seccomp=FILE` uses.
 
 The kernel enforces the filter, so what the workload sees (the errno of a denied syscall, a container
@@ -13,23 +13,23 @@ that cannot start) is what a pod would see. Needs root, kubectl, podman, runc an
 Synchronised on sd_notify messages and the daemon's log, never on sleeps."""
 import json
 import os
-import select
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 ROOT = os.environ["SOURCE_ROOT"]
 sys.path.insert(0, os.path.join(ROOT, "tests", "kube"))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import runtimes  # noqa: E402
 from apiserver import ApiServer  # noqa: E402
 from harness import Daemon  # noqa: E402
 
 KUBECTL = shutil.which("kubectl")
-PODMAN = shutil.which("podman")
-RUNC = shutil.which("runc")
-BUSYBOX = "/bin/busybox"  # busybox-static: a rootfs with no shared libraries to copy
+PODMAN = runtimes.PODMAN
+RUNC = runtimes.RUNC
+BUSYBOX = runtimes.BUSYBOX
 SCALE = "0.01"
 MARKER = "e2e-workload-started"
 # The workload: allowed work (echo, write and read a file, read /etc) must succeed, mkdir is what the
@@ -44,65 +44,6 @@ def deny_mkdir(errno):
         {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": errno}]}, indent=1)
 
 
-def oci_seccomp(raw):
-    """The installed file as containerd puts it into config.json (contrib/seccomp WithProfile):
-    encoding/json into specs.LinuxSeccomp, so only OCI fields survive, keys match case-insensitively,
-    the last duplicate wins; then re-marshalled, dropping the omitempty fields that are empty."""
-    def pick(obj, fields):
-        out = {}
-        if not isinstance(obj, dict):
-            return out
-        for key, value in obj.items():  # in order: a later key (any case) overrides an earlier one
-            for name in fields:
-                if key.lower() == name.lower():
-                    out[name] = value
-        return out
-
-    def omit_empty(obj, omitempty):
-        return {k: v for k, v in obj.items() if not (k in omitempty and v in (None, "", 0, [], {}))}
-
-    s = pick(json.loads(raw), ["defaultAction", "defaultErrnoRet", "architectures", "flags", "listenerPath",
-                               "listenerMetadata", "syscalls"])
-    syscalls = []
-    for rule in s.get("syscalls") or []:
-        r = pick(rule, ["names", "action", "errnoRet", "args"])
-        r["args"] = [omit_empty(pick(a, ["index", "value", "valueTwo", "op"]), {"valueTwo"})
-                     for a in r.get("args") or []]
-        syscalls.append(omit_empty(r, {"args"}))
-    s["syscalls"] = syscalls
-    s.setdefault("defaultAction", "")
-    return omit_empty(s, {"architectures", "flags", "listenerPath", "listenerMetadata", "syscalls"})
-
-
-def make_rootfs(path):
-    for d in ("bin", "etc", "tmp", "proc", "dev", "sys", "run"):
-        os.makedirs(f"{path}/{d}")
-    shutil.copy2(BUSYBOX, f"{path}/bin/busybox")
-    for applet in ("sh", "echo", "cat", "mkdir"):
-        os.symlink("busybox", f"{path}/bin/{applet}")
-    with open(f"{path}/etc/motd", "w") as f:
-        f.write("allowed read\n")
-
-
-def wait_for_exit_of_processes_naming(path, timeout):
-    """conmon runs `podman container cleanup` (with our --root) after the container exits, possibly
-    after `podman run` returned: wait for such stragglers to exit (pidfd, no polling) before removing
-    the directories they write to."""
-    deadline = time.monotonic() + timeout
-    for pid in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if path.encode() not in f.read():
-                    continue
-            fd = os.pidfd_open(int(pid))
-        except (ValueError, OSError):  # not a process, or already gone
-            continue
-        try:
-            select.select([fd], [], [], max(deadline - time.monotonic(), 0))
-        finally:
-            os.close(fd)
-
-
 class RealRuntime(unittest.TestCase):
     def setUp(self):
         # Fail, never skip: a CI run without the runtimes must not look green.
@@ -113,8 +54,7 @@ class RealRuntime(unittest.TestCase):
         self.assertNotEqual(ldd.returncode, 0, f"{BUSYBOX} must be static (busybox-static), not {ldd.stdout}")
         self.assertEqual(os.geteuid(), 0, "runc and podman run here as root")
         self.tmp = tempfile.mkdtemp(prefix="seccompd-e2e-")
-        self.runs = 0
-        make_rootfs(f"{self.tmp}/rootfs")
+        self.rt = runtimes.Runtimes()
         self.srv = ApiServer(f"{self.tmp}/srv")
         self.srv.start()
         self.addCleanup(self.cleanup)
@@ -130,7 +70,7 @@ class RealRuntime(unittest.TestCase):
             self.assertEqual(self.daemon.stop(), 0, self.daemon.log_tail())
         self.daemon.close()
         self.srv.stop()
-        wait_for_exit_of_processes_naming(f"{self.tmp}/", timeout=30)
+        self.rt.close()
         shutil.rmtree(self.tmp)
 
     def kubectl_apply(self, name, data):
@@ -141,48 +81,12 @@ class RealRuntime(unittest.TestCase):
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
 
-    def podman(self, profile):
-        """CRI-O's reading: containers-common loads the file. Storage, run and temp directories of our
-        own, so the test neither sees nor leaves containers in the machine's podman state. The global
-        flags are those DEVELOPERS.md explains (runc, cgroupfs: these machines have hybrid cgroups)."""
-        p = f"{self.tmp}/podman"
-        return subprocess.run(
-            [PODMAN, "--root", f"{p}/storage", "--runroot", f"{p}/run", "--tmpdir", f"{p}/tmp",
-             "--storage-driver", "vfs", "--events-backend", "file",
-             "--runtime", "runc", "--cgroup-manager=cgroupfs", "run", "--rm", "--network", "none",
-             "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=1000:1000", "--tmpfs", "/tmp",
-             "--security-opt", f"seccomp={profile}", "--rootfs", f"{self.tmp}/rootfs", *WORKLOAD],
-            capture_output=True, text=True, timeout=60)
-
-    def runc(self, profile):
-        """containerd's reading: the file's JSON as linux.seccomp of a bundle made from `runc spec`.
-        No cgroupsPath: runc then uses /<id> with its cgroupfs manager, which works on hybrid cgroups
-        (the systemd manager needs systemd as PID 1)."""
-        self.runs += 1
-        bundle = f"{self.tmp}/bundle-{self.runs}"
-        os.mkdir(bundle)
-        subprocess.run([RUNC, "spec", "--bundle", bundle], check=True)
-        with open(f"{bundle}/config.json") as f:
-            config = json.load(f)
-        with open(profile, "rb") as f:
-            config["linux"]["seccomp"] = oci_seccomp(f.read())
-        config["process"].update(terminal=False, args=WORKLOAD)
-        config["root"] = {"path": f"{self.tmp}/rootfs", "readonly": True}
-        config["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
-                                 "options": ["nosuid", "nodev", "mode=1777"]})
-        with open(f"{bundle}/config.json", "w") as f:
-            json.dump(config, f)
-        container = f"seccompd-e2e-{os.getpid()}-{self.runs}"
-        try:
-            return subprocess.run([RUNC, "--root", f"{self.tmp}/runc", "run", "--bundle", bundle, container],
-                                  stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
-        finally:
-            # A container whose start failed half-way may be left behind, with its cgroup.
-            subprocess.run([RUNC, "--root", f"{self.tmp}/runc", "delete", "--force", container],
-                           capture_output=True)
-
     def both(self, profile):
-        return {"podman (CRI-O)": self.podman(profile), "runc (containerd)": self.runc(profile)}
+        """The installed file as each runtime reads it (tests/runtimes.py): containerd + runc, and
+        podman for CRI-O, in a default pod (no no_new_privs, the default capabilities)."""
+        with open(profile) as f:
+            raw = f.read()
+        return {"podman (CRI-O)": self.rt.podman(raw, WORKLOAD), "runc (containerd)": self.rt.runc(raw, WORKLOAD)}
 
     def assert_denies_mkdir(self, profile, message):
         for runtime, r in self.both(profile).items():
