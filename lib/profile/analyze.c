@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "analyze.h"
-#include "baseline.h"
 #include "compile.h"
+#include "startup.h"
 #include "tables.h"
 
 typedef struct NameState {
@@ -121,6 +121,11 @@ bool effective_confines_nothing(const Effective *e)
         return true;
 }
 
+static bool startswith(const char *s, const char *prefix)
+{
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
 static void append(char *buf, size_t size, const char *s)
 {
         size_t l = strlen(buf);
@@ -128,7 +133,204 @@ static void append(char *buf, size_t size, const char *s)
                 (void) snprintf(buf + l, size - l, "%s%s", l ? ", " : "", s);
 }
 
-int effective_analyze(const Effective *e, const ArchInfo *arch, Diagnostics *d)
+/* What one start-up syscall's action does to a start, by the measured table. */
+typedef enum Fate {
+        FATE_OK,
+        FATE_FAILS,     /* runc reports an error, or the process dies at its start */
+        FATE_SOMETIMES, /* some starts fail: Go's runtime makes the call only sometimes */
+        FATE_HANGS,     /* runc never returns: a kubelet sync that waits until it is killed */
+        _FATE_MAX,
+} Fate;
+
+#define SCMP_ACT_BASE(a) ((a) &0xffff0000U)
+
+static Fate denial_fate(StartupDenial d)
+{
+        switch (d) {
+        case STARTUP_DENIAL_FAILS:
+                return FATE_FAILS;
+        case STARTUP_DENIAL_HANGS:
+                return FATE_HANGS;
+        case STARTUP_DENIAL_SOMETIMES:
+                return FATE_SOMETIMES;
+        default:
+                return FATE_OK;
+        }
+}
+
+/* def_blocks: the default refuses what the table does not list, so a fallback (glibc's _exit tries
+ * exit_group, then exit) is refused too: the row measured that way applies. */
+static Fate startup_fate(const StartupNeed *n, uint32_t act, bool def_blocks)
+{
+        Fate killed = n->killed == 0 ? FATE_OK : n->killed == n->runs ? FATE_FAILS : FATE_SOMETIMES;
+
+        if (allows(act))
+                return FATE_OK;
+        switch (SCMP_ACT_BASE(act)) {
+        case SCMP_ACT_ERRNO(0):
+                if ((act & 0xffffU) == 0)
+                        return FATE_OK; /* a fake success: what runc makes of it is not measured */
+                /* fall through */
+        case SCMP_ACT_TRACE(0): /* with no tracer attached the kernel returns ENOSYS */
+                return denial_fate(def_blocks ? n->denial_blocked : n->denial);
+        case SCMP_ACT_KILL_PROCESS:
+        case SCMP_ACT_TRAP:
+                return killed;
+        case SCMP_ACT_KILL_THREAD:
+                /* runc's init is a Go program: it loses the one thread, the others keep runc waiting.
+                 * A C program's start is single-threaded and dies. */
+                return killed != FATE_FAILS || n->libc ? killed : FATE_HANGS;
+        case SCMP_ACT_NOTIFY:
+                return n->notify_hangs ? FATE_HANGS : FATE_OK;
+        default:
+                return FATE_OK;
+        }
+}
+
+/* The action a start-up syscall meets, and the rule that gave it (-1: the default). The arguments
+ * runc passes are not modelled: conditions are assumed to match its calls, so a conditional rule that
+ * allows lets them through and one that blocks blocks them (an openat denied for AT_FDCWD is every
+ * openat runc makes). */
+static uint32_t startup_action(NameTable *t, const char *name, uint32_t def, ssize_t *ret_rule)
+{
+        const NameState *s = name_lookup(t, name, false);
+        *ret_rule = -1;
+        if (s && s->uncond >= 0) {
+                *ret_rule = s->uncond;
+                return s->uncond_act;
+        }
+        if (s && s->cond_allows)
+                return SCMP_ACT_ALLOW;
+        if (s && s->cond >= 0) {
+                *ret_rule = s->cond;
+                return s->cond_act;
+        }
+        return def;
+}
+
+typedef struct StartupReport {
+        char text[_FATE_MAX][768];
+        size_t n[_FATE_MAX];
+        ssize_t rule; /* the first rule that breaks the start, -1 when only the default does */
+        bool bad;
+} StartupReport;
+
+/* quiet: counts for the verdict, not repeated in the text (said for the other mode already). */
+static void report_add(StartupReport *r, Fate f, const StartupNeed *n, const char *action, ssize_t rule,
+                       bool quiet)
+{
+        char item[256];
+
+        if (f == FATE_OK)
+                return;
+        if (!r->bad || (r->rule < 0 && rule >= 0))
+                r->rule = rule;
+        r->bad = true;
+        if (quiet)
+                return;
+        const char *who = n->libc ? ", in the C library's start" : "";
+        bool denied = startswith(action, "SCMP_ACT_ERRNO") || startswith(action, "SCMP_ACT_TRACE");
+        if (f == FATE_FAILS && denied && n->message[0])
+                (void) snprintf(item, sizeof(item), "%s (%s: \"%s\"%s)", n->name, action, n->message, who);
+        else if (f == FATE_SOMETIMES && !denied)
+                (void) snprintf(item, sizeof(item), "%s (%s, %u of %u measured starts%s)", n->name, action,
+                                n->killed, n->runs, who);
+        else
+                (void) snprintf(item, sizeof(item), "%s (%s%s)", n->name, action, who);
+        if (r->n[f]++ < 6)
+                append(r->text[f], sizeof(r->text[f]), item);
+        else if (r->n[f] == 7)
+                append(r->text[f], sizeof(r->text[f]), "...");
+}
+
+static void report_text(const StartupReport *r, char *buf, size_t size)
+{
+        static const char *const what[_FATE_MAX] = {
+                [FATE_FAILS] = "the start fails on",
+                [FATE_SOMETIMES] = "some starts fail on",
+                [FATE_HANGS] = "runc never returns (the kubelet's sync waits until it is killed) on",
+        };
+        static const Fate order[] = {FATE_HANGS, FATE_FAILS, FATE_SOMETIMES};
+        buf[0] = 0;
+        for (size_t i = 0; i < ELEMENTSOF(order); i++)
+                if (r->n[order[i]] > 0) {
+                        Fate f = order[i];
+                        size_t l = strlen(buf);
+                        (void) snprintf(buf + l, size - l, "%s%s %s", l ? "; " : "", what[f], r->text[f]);
+                }
+}
+
+/* Whether runc can start a container under the profile, in both places it loads the filter: before
+ * dropping privileges (Kubernetes's default) and right before exec (no_new_privs, when the container
+ * sets allowPrivilegeEscalation: false). Built from what tests/startup/measure saw runc do. */
+static void check_startup(const Effective *e, const ArchInfo *arch, const ValidateOptions *o, NameTable *t,
+                          uint32_t def, Diagnostics *d)
+{
+        StartupReport rep[2] = {};
+        unsigned major, minor;
+        bool measured_arch = strcmp(arch->name, startup_runc_arch) == 0, def_blocks = !allows(def);
+        char path[96], text[2][2048];
+
+        validate_runc_version(o, &major, &minor);
+        if ((major < 1 || (major == 1 && minor < 2)) && e->flags && e->flags->n > 0)
+                diag_add(d, DIAG_CONTAINER_CANNOT_START, "flags", 0, 0,
+                         "flags: runc before 1.2 refuses any seccomp flags (\"seccomp flags are not yet "
+                         "supported by runc\"): no container starts under this profile on a node with runc "
+                         "%u.%u (Debian 12 and many managed node images ship 1.1); drop \"flags\", or "
+                         "validate with --runc-version 1.2 if every node runs runc 1.2 or later",
+                         major, minor);
+
+        /* runc's own needs first, then the C library's; the table is sorted by name, a syscall's
+         * no_new_privs row right after its other one (gen-startup-table.py checks). */
+        for (int libc = 0; libc < 2; libc++)
+                for (size_t i = 0; i < startup_runc_count; i++) {
+                        const StartupNeed *n = startup_runc + i, *next = n + 1;
+                        ssize_t rule;
+                        /* What a C program's own start needs was measured on one architecture only. */
+                        if (n->libc != libc || (n->libc && !measured_arch) ||
+                            !name_on_arch(n->name, arch->token))
+                                continue;
+                        uint32_t act = startup_action(t, n->name, def, &rule);
+                        bool said_with_nnp = !n->nnp && i + 1 < startup_runc_count && next->nnp &&
+                                             strcmp(next->name, n->name) == 0 &&
+                                             startup_fate(next, act, def_blocks) != FATE_OK;
+                        report_add(&rep[n->nnp], startup_fate(n, act, def_blocks), n,
+                                   rule >= 0 ? e->rules[rule].action : e->default_action, rule,
+                                   said_with_nnp);
+                }
+        if (!rep[0].bad && !rep[1].bad)
+                return;
+
+        report_text(&rep[0], text[0], sizeof(text[0]));
+        report_text(&rep[1], text[1], sizeof(text[1]));
+        const StartupReport *r = rep[1].bad ? &rep[1] : &rep[0];
+        const char *p = "defaultAction";
+        Loc l = {};
+        if (r->rule >= 0) {
+                (void) snprintf(path, sizeof(path), "syscalls[%zu]", e->rules[r->rule].rule);
+                p = path;
+                l = e->rules[r->rule].loc_action;
+        }
+        if (rep[1].bad)
+                diag_add(
+                        d, DIAG_CONTAINER_CANNOT_START, p, l.line, l.column,
+                        "%s: no container can start under this profile%s (runc %u.%u; measured on runc %s): "
+                        "%s%s%s",
+                        p, rep[0].bad ? "" : " when it sets allowPrivilegeEscalation: false", major, minor,
+                        startup_runc_version, text[1],
+                        text[0][0] ? "; without allowPrivilegeEscalation: false (Kubernetes's default) also "
+                                   : "",
+                        text[0]);
+        else
+                diag_add(d, DIAG_CONTAINER_NEEDS_NO_NEW_PRIVILEGES, p, l.line, l.column,
+                         "%s: a container can start under this profile only if it sets "
+                         "allowPrivilegeEscalation: false (runc then loads the filter right before exec); "
+                         "by default (allowPrivilegeEscalation unset) runc loads it before dropping "
+                         "privileges, and %s (runc %u.%u; measured on runc %s)",
+                         p, text[0], major, minor, startup_runc_version);
+}
+
+int effective_analyze(const Effective *e, const ArchInfo *arch, const ValidateOptions *o, Diagnostics *d)
 {
         _cleanup_free_ NameState *slots = NULL;
         uint32_t tokens[32], def, act;
@@ -223,33 +425,7 @@ int effective_analyze(const Effective *e, const ArchInfo *arch, Diagnostics *d)
                 }
         }
 
-        const ActionInfo *da = action_from_spec(e->default_action);
-        if (da && da->blocks) {
-                char missing[512] = "", also[768] = "";
-                for (size_t k = 0; k < baseline_runc_count; k++) {
-                        const char *name = baseline_runc[k];
-                        if (!name_on_arch(name, arch->token))
-                                continue;
-                        const NameState *s = name_lookup(&t, name, false);
-                        bool ok = s && (s->uncond >= 0 ? allows(s->uncond_act) : s->cond_allows);
-                        if (ok)
-                                continue;
-                        bool essential = false;
-                        for (size_t m = 0; m < baseline_essential_count; m++)
-                                essential = essential || strcmp(baseline_essential[m], name) == 0;
-                        append(essential ? missing : also, essential ? sizeof(missing) : sizeof(also), name);
-                }
-                if (missing[0])
-                        diag_add(d, DIAG_CONTAINER_CANNOT_START, "defaultAction", 0, 0,
-                                 "defaultAction: %s blocks every syscall not allowed, and %s %s not "
-                                 "allowed: no "
-                                 "container can start under this profile (runc dies before the workload "
-                                 "runs and "
-                                 "reports something generic, such as \"No error following JSON procError "
-                                 "payload\"); runc's own start-up also needs: %s",
-                                 e->default_action, missing, strchr(missing, ',') ? "are" : "is",
-                                 also[0] ? also : "nothing more");
-        }
+        check_startup(e, arch, o, &t, def, d);
 
         if (effective_confines_nothing(e))
                 diag_add(

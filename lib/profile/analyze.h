@@ -3,12 +3,13 @@
 
 #include "diag.h"
 #include "resolve.h"
+#include "validate.h"
 
 /* How libseccomp and runc will really treat the rules, per syscall: a rule whose action equals the
  * default is skipped; the first unconditional rule for a syscall wins and later ones are dropped; an
  * unconditional rule replaces earlier conditional ones. From that: dead rules, names absent on every
  * architecture of the filter, a profile that confines nothing, one under which no container starts. */
-int effective_analyze(const Effective *e, const ArchInfo *arch, Diagnostics *d);
+int effective_analyze(const Effective *e, const ArchInfo *arch, const ValidateOptions *o, Diagnostics *d);
 
 /* libseccomp's time grows with the cube of the conditional rules one syscall has (measured with
  * 2.5.4: 600 rules on one syscall take 7 s, 1500 take 3 minutes), and the runtime pays it again at

@@ -2,20 +2,6 @@
 #include "baseline.h"
 #include "shared/macro.h"
 
-/* rt_sigreturn: not in every start. The Go runtime in runc's init may take a signal (SIGURG, its
- * asynchronous preemption) after the filter is loaded; returning from the handler is rt_sigreturn,
- * and denying it kills the init with SIGSEGV. Seen in 3 of 25 starts under an audit profile, which is
- * how a recorded profile came to fail one container start in six. */
-const char *const baseline_runc[] = {
-        "arch_prctl", "brk",       "capget",     "capset",       "chdir",           "close",
-        "epoll_ctl",  "execve",    "exit_group", "faccessat2",   "fcntl",           "fstat",
-        "fstatfs",    "futex",     "getcwd",     "getdents64",   "getpid",          "getppid",
-        "getrandom",  "mprotect",  "newfstatat", "openat",       "prctl",           "prlimit64",
-        "read",       "readlink",  "rseq",       "rt_sigreturn", "set_robust_list", "set_tid_address",
-        "setgid",     "setgroups", "setuid",     "write",
-};
-const size_t baseline_runc_count = ELEMENTSOF(baseline_runc);
-
 /* Not measured: crun 1.8.1 (Debian 12) does not start containers under podman on these machines
  * ("cgroups in hybrid mode not supported"). Derived instead: crun's container_init loads the filter at
  * the same point runc does (before dropping capabilities, or after the exec fifo with no_new_privs), and
@@ -32,8 +18,3 @@ const char *const baseline_crun[] = {
         "setgid",      "setgroups", "setresgid", "setresuid",  "setuid",          "write",
 };
 const size_t baseline_crun_count = ELEMENTSOF(baseline_crun);
-
-/* Without execve the runtime cannot start the workload, even when it loads the filter at the last
- * moment (no_new_privs set). */
-const char *const baseline_essential[] = {"execve"};
-const size_t baseline_essential_count = ELEMENTSOF(baseline_essential);

@@ -66,6 +66,9 @@ static int cache_key(const char *buf, size_t len, const ValidateOptions *o,
         libseccomp_version(v);
         FIELD(v);
         FIELD(runtime_to_string(o->runtime));
+        unsigned runc[2];
+        validate_runc_version(o, &runc[0], &runc[1]);
+        sha256_update(&s, runc, sizeof(runc));
         FIELD(o->arch ? o->arch->spec : "native");
         if (!o->arch) {
                 /* "native" means this machine's architecture, which the key must say. */

@@ -29,6 +29,42 @@ int runtime_from_string(const char *s, Runtime *ret)
         return -EINVAL;
 }
 
+int runc_version_parse(const char *s, unsigned *ret_major, unsigned *ret_minor)
+{
+        unsigned part[3] = {};
+        size_t k = 0, digits = 0;
+
+        if (*s == 'v')
+                s++;
+        for (const char *p = s;; p++) {
+                if (*p == '.' || *p == 0) {
+                        if (digits == 0)
+                                return -EINVAL;
+                        if (*p == 0)
+                                break;
+                        if (++k > 2)
+                                return -EINVAL;
+                        digits = 0;
+                        continue;
+                }
+                if (*p < '0' || *p > '9' || ++digits > 4)
+                        return -EINVAL;
+                part[k] = part[k] * 10 + (unsigned) (*p - '0');
+        }
+        if (k < 1)
+                return -EINVAL; /* "1": which 1.x is meant matters */
+        *ret_major = part[0];
+        *ret_minor = part[1];
+        return 0;
+}
+
+void validate_runc_version(const ValidateOptions *o, unsigned *ret_major, unsigned *ret_minor)
+{
+        bool unset = o->runc_major == 0 && o->runc_minor == 0;
+        *ret_major = unset ? RUNC_VERSION_DEFAULT_MAJOR : o->runc_major;
+        *ret_minor = unset ? RUNC_VERSION_DEFAULT_MINOR : o->runc_minor;
+}
+
 int kernel_version_native(unsigned *ret_major, unsigned *ret_minor)
 {
         struct utsname u;
@@ -101,7 +137,7 @@ int profile_validate(const char *buf, size_t len, const ValidateOptions *o, Verd
         if (r < 0)
                 goto fail;
         if (!effective_cost_bounded(&e, &v.diagnostics)) {
-                r = effective_analyze(&e, arch, &v.diagnostics);
+                r = effective_analyze(&e, arch, o, &v.diagnostics);
                 if (r < 0)
                         goto fail;
                 goto finish;
@@ -123,7 +159,7 @@ int profile_validate(const char *buf, size_t len, const ValidateOptions *o, Verd
                                  v.bpf_instructions, BPF_MAX_INSNS, limit);
         } else if (r != -EINVAL)
                 goto fail;
-        r = effective_analyze(&e, arch, &v.diagnostics);
+        r = effective_analyze(&e, arch, o, &v.diagnostics);
         if (r < 0)
                 goto fail;
 

@@ -35,8 +35,14 @@ int runtime_from_string(const char *s, Runtime *ret);
 /* The kernel's BPF_MAXINSNS. */
 #define BPF_MAX_INSNS 4096
 
+/* The runc the node runs, where the verdict depends on it: runc before 1.2 refuses any seccomp flags.
+ * The oldest runc in current managed node images is the default. */
+#define RUNC_VERSION_DEFAULT_MAJOR 1
+#define RUNC_VERSION_DEFAULT_MINOR 1
+
 typedef struct ValidateOptions {
         Runtime runtime;
+        unsigned runc_major, runc_minor; /* 0.0: the default, 1.1 */
         const ArchInfo *arch;            /* the node's architecture; NULL = this machine's */
         const char *const *allow_notify; /* listener paths NOTIFY rules may use */
         size_t n_allow_notify;
@@ -57,6 +63,11 @@ void verdict_clear(Verdict *v);
 /* Builds the filter the runtime would build, without any report: for loading it in tests and tools.
  * Returns -EINVAL when the profile is invalid. */
 int profile_compile(const char *buf, size_t len, const ValidateOptions *o, scmp_filter_ctx *ret);
+
+/* "1.1", "1.2.3", "v1.1.5" (the patch level is accepted and does not matter). */
+int runc_version_parse(const char *s, unsigned *ret_major, unsigned *ret_minor);
+/* The runc version the options assume, the default filled in. */
+void validate_runc_version(const ValidateOptions *o, unsigned *ret_major, unsigned *ret_minor);
 
 /* The running kernel's release as X.Y. */
 int kernel_version_native(unsigned *ret_major, unsigned *ret_minor);
