@@ -132,8 +132,10 @@ static void check_min_kernel(Diagnostics *d, const Runtime runtime, const char *
             (f->min_kernel && *f->min_kernel && min_kernel_parse(f->min_kernel, &a, &b) < 0)) {
                 diag_add(d, DIAG_MIN_KERNEL_MALFORMED, p, f->loc_min_kernel.line, f->loc_min_kernel.column,
                          "%s: invalid kernel version%s%s%s: Docker refuses the profile (expected a string "
-                         "\"<kernel>.<major>\" such as \"4.8\", each part 0-255)",
-                         p, f->min_kernel ? " \"" : "", f->min_kernel ?: "", f->min_kernel ? "\"" : "");
+                         "\"<kernel>.<major>\" such as \"4.8\", each part 0-255); %s ignores minKernel, "
+                         "so the node loads it",
+                         p, f->min_kernel ? " \"" : "", f->min_kernel ?: "", f->min_kernel ? "\"" : "",
+                         runtime == RUNTIME_CRIO ? "CRI-O (containers/common)" : "containerd");
                 return;
         }
         if (runtime == RUNTIME_CRIO && f->min_kernel && *f->min_kernel)
@@ -178,7 +180,8 @@ static void check_containerd_errno(Diagnostics *d, const char *path, Loc loc, co
 
 /* k: index into names, or SIZE_MAX for the single "name". The path is formatted only for a finding:
  * this runs for every name of every profile. */
-static void check_rule_names(Diagnostics *d, const Profile *p, size_t i, size_t k, const char *name, Loc loc)
+static void check_rule_names(Diagnostics *d, const Profile *p, size_t i, size_t k, const char *name, Loc loc,
+                             bool rule_has_real_name)
 {
         const ProfileRule *r = p->syscalls.items + i;
         char path[PATH_MAX_LEN], v[32];
@@ -221,11 +224,17 @@ static void check_rule_names(Diagnostics *d, const Profile *p, size_t i, size_t 
                                  stricter ? ", and this rule then never denies it" : "");
                 return;
         case SYSCALL_NOT_LINUX:
-                if (stricter)
+                if (stricter && !rule_has_real_name)
                         diag_add(d, DIAG_SYSCALL_NOT_LINUX, path, loc.line, loc.column,
                                  "%s: \"%s\" is not a Linux syscall; runtimes drop unknown names silently, "
-                                 "so this "
-                                 "%s rule would never apply%s%s%s",
+                                 "and the rule names no real one, so this %s rule would never apply%s%s%s",
+                                 path, name, r->action, c.suggestion ? "; did you mean \"" : "",
+                                 c.suggestion ?: "", c.suggestion ? "\"?" : "");
+                else if (stricter)
+                        diag_add(d, DIAG_SYSCALL_UNKNOWN, path, loc.line, loc.column,
+                                 "%s: \"%s\" is not a Linux syscall; runc drops this one name and the %s "
+                                 "rule still applies to the rule's other syscalls, but not to the one meant "
+                                 "here%s%s%s",
                                  path, name, r->action, c.suggestion ? "; did you mean \"" : "",
                                  c.suggestion ?: "", c.suggestion ? "\"?" : "");
                 else
@@ -339,14 +348,43 @@ static void check_args(Diagnostics *d, const Profile *p, size_t i)
         }
 }
 
+static bool in_list(const StringList *l, const char *s)
+{
+        for (size_t i = 0; i < l->n; i++)
+                if (strcmp(l->items[i], s) == 0)
+                        return true;
+        return false;
+}
+
+/* containerd applies every rule, whatever its includes/excludes say. When they select by architecture
+ * only and Docker's reading selects the rule on this architecture too, ignoring them changes nothing
+ * here. Capabilities and kernels vary from container to container and node to node: those always do. */
+static bool ignoring_filter_changes_nothing(const ProfileFilter *f, bool excludes, const ArchInfo *arch)
+{
+        if (f->caps.n > 0 || (f->min_kernel && *f->min_kernel) || f->min_kernel_not_string)
+                return false;
+        return excludes ? !in_list(&f->arches, arch->go) : in_list(&f->arches, arch->go);
+}
+
+static bool rule_has_real_name(const ProfileRule *r, Runtime runtime)
+{
+        for (size_t k = 0; k < r->names.n; k++)
+                if (syscall_classify(r->names.items[k]).kind == SYSCALL_KNOWN)
+                        return true;
+        /* containerd never sees the single "name" */
+        return runtime != RUNTIME_CONTAINERD && r->name && *r->name &&
+               syscall_classify(r->name).kind == SYSCALL_KNOWN;
+}
+
 static void check_rule(Diagnostics *d, const Profile *p, size_t i, const ValidateOptions *o,
-                       bool *notify_seen)
+                       const ArchInfo *arch, bool *notify_seen)
 {
         const ProfileRule *r = p->syscalls.items + i;
         char path[PATH_MAX_LEN];
         bool has_name = r->name && *r->name;
 
-        if (has_name && r->names.n > 0)
+        /* containerd reads "names" only: what it makes of "name" is said below. */
+        if (o->runtime != RUNTIME_CONTAINERD && has_name && r->names.n > 0)
                 diag_add(d, DIAG_RULE_NAME_AND_NAMES, rule_path(path, i, "name"), r->loc_name.line,
                          r->loc_name.column,
                          "%s: both \"name\" and \"names\"; Docker and CRI-O refuse the profile (\"both "
@@ -356,7 +394,13 @@ static void check_rule(Diagnostics *d, const Profile *p, size_t i, const Validat
         if (!has_name && r->names.n == 0)
                 diag_add(d, DIAG_RULE_NO_NAMES, rule_path(path, i, NULL), r->loc.line, r->loc.column,
                          "%s: the rule names no syscall; runtimes add nothing for it, silently", path);
-        if (o->runtime == RUNTIME_CONTAINERD && has_name)
+        if (o->runtime == RUNTIME_CONTAINERD && has_name && in_list(&r->names, r->name))
+                diag_add(d, DIAG_CONTAINERD_IGNORED_NO_CHANGE, rule_path(path, i, "name"), r->loc_name.line,
+                         r->loc_name.column,
+                         "%s: containerd ignores \"name\" (a Docker-only spelling); \"names\" lists \"%s\" "
+                         "too, so nothing changes",
+                         path, r->name);
+        else if (o->runtime == RUNTIME_CONTAINERD && has_name)
                 diag_add(d, DIAG_CONTAINERD_IGNORED_FIELD, rule_path(path, i, "name"), r->loc_name.line,
                          r->loc_name.column,
                          "%s: containerd ignores \"name\" (a Docker-only spelling): %s; write \"names\": "
@@ -366,10 +410,11 @@ static void check_rule(Diagnostics *d, const Profile *p, size_t i, const Validat
                                         : "this rule names no syscall there and does nothing",
                          r->name);
 
+        bool real = rule_has_real_name(r, o->runtime);
         for (size_t k = 0; k < r->names.n; k++)
-                check_rule_names(d, p, i, k, r->names.items[k], r->names.locs[k]);
+                check_rule_names(d, p, i, k, r->names.items[k], r->names.locs[k], real);
         if (has_name)
-                check_rule_names(d, p, i, SIZE_MAX, r->name, r->loc_name);
+                check_rule_names(d, p, i, SIZE_MAX, r->name, r->loc_name, real);
 
         check_action(d, rule_path(path, i, "action"), r->loc_action.line ? r->loc_action : r->loc,
                      r->action);
@@ -434,7 +479,15 @@ static void check_rule(Diagnostics *d, const Profile *p, size_t i, const Validat
                 const char *what = k ? "excludes" : "includes";
                 rule_path(path, i, what);
                 check_min_kernel(d, o->runtime, path, f);
-                if (o->runtime == RUNTIME_CONTAINERD && !filter_empty(f))
+                if (o->runtime == RUNTIME_CONTAINERD && !filter_empty(f) &&
+                    ignoring_filter_changes_nothing(f, k, arch))
+                        diag_add(d, DIAG_CONTAINERD_IGNORED_NO_CHANGE, path, f->loc.line, f->loc.column,
+                                 "%s: containerd ignores \"%s\" (a Docker and CRI-O extension); it selects "
+                                 "by architecture only, and on %s (%s) the rule %s as Docker reads it too, so "
+                                 "nothing changes on this architecture (validate with --arch for nodes of "
+                                 "others)",
+                                 path, what, arch->name, arch->go, k ? "is not excluded" : "applies");
+                else if (o->runtime == RUNTIME_CONTAINERD && !filter_empty(f))
                         diag_add(
                                 d, DIAG_CONTAINERD_IGNORED_FIELD, path, f->loc.line, f->loc.column,
                                 "%s: containerd ignores \"%s\" (a Docker and CRI-O extension): this rule %s "
@@ -535,6 +588,9 @@ void profile_check(const Profile *p, const ValidateOptions *o, const ArchInfo *a
                                  arch->name);
         }
 
+        unsigned runc_major, runc_minor;
+        validate_runc_version(o, &runc_major, &runc_minor);
+        bool runc_has_flags = runc_major > 1 || (runc_major == 1 && runc_minor >= 2);
         for (size_t i = 0; i < p->flags.n; i++) {
                 char path[PATH_MAX_LEN], v[32];
                 const char *f = p->flags.items[i];
@@ -554,14 +610,14 @@ void profile_check(const Profile *p, const ValidateOptions *o, const ArchInfo *a
                                 "%s: %s needs libseccomp >= %s (this is %s); a runc built with an older one "
                                 "fails to create the container",
                                 path, f, fi->since, v);
-                else if (strcmp(f, "SECCOMP_FILTER_FLAG_TSYNC") == 0)
+                else if (runc_has_flags && strcmp(f, "SECCOMP_FILTER_FLAG_TSYNC") == 0)
                         diag_add(
                                 d, DIAG_FLAG_TSYNC, path, l.line, l.column,
                                 "%s: runc ignores SECCOMP_FILTER_FLAG_TSYNC (the container's init is single-"
                                 "threaded when the filter loads)",
                                 path);
         }
-        if (p->flags.non_null && p->flags.n == 0)
+        if (runc_has_flags && p->flags.non_null && p->flags.n == 0)
                 diag_add(d, DIAG_FLAGS_EMPTY, "flags", p->loc_flags.line, p->loc_flags.column,
                          "flags: an empty list is dropped when containerd or CRI-O re-marshal the spec, and "
                          "runc "
@@ -580,5 +636,5 @@ void profile_check(const Profile *p, const ValidateOptions *o, const ArchInfo *a
                          "listenerMetadata: set without listenerPath; the runtime refuses it");
 
         for (size_t i = 0; i < p->syscalls.n; i++)
-                check_rule(d, p, i, o, &notify_seen);
+                check_rule(d, p, i, o, arch, &notify_seen);
 }
