@@ -127,6 +127,7 @@ static void help(void)
                "     --root DIR              The seccomp directory (default " DEFAULT_ROOT ")\n"
                "     --once                  One full sync, then exit\n"
                "     --runtime RUNTIME       containerd (default) or cri-o: how profiles are validated\n"
+               "     --runc-version X.Y      The node's runc (default 1.1): runc before 1.2 refuses seccomp flags\n"
                "     --delete-grace DURATION Wait before removing a profile that left the source (0s)\n"
                "     --log-format FORMAT     text or json (default: the journal under systemd, else text)\n"
                "     --no-self-confine       Do not load the daemon's own seccomp filter (debugging)\n"
@@ -143,6 +144,7 @@ int verb_run(int argc, char *argv[])
                 ARG_ROOT,
                 ARG_ONCE,
                 ARG_RUNTIME,
+                ARG_RUNC_VERSION,
                 ARG_GRACE,
                 ARG_LOG_FORMAT,
                 ARG_KUBECONFIG,
@@ -162,6 +164,7 @@ int verb_run(int argc, char *argv[])
                 {"root", required_argument, NULL, ARG_ROOT},
                 {"once", no_argument, NULL, ARG_ONCE},
                 {"runtime", required_argument, NULL, ARG_RUNTIME},
+                {"runc-version", required_argument, NULL, ARG_RUNC_VERSION},
                 {"delete-grace", required_argument, NULL, ARG_GRACE},
                 {"log-format", required_argument, NULL, ARG_LOG_FORMAT},
                 {"kubeconfig", required_argument, NULL, ARG_KUBECONFIG},
@@ -253,6 +256,16 @@ int verb_run(int argc, char *argv[])
                         if (parse_runtime_arg("run", optarg, &rt) < 0)
                                 return EXIT_USAGE;
                         m.validate.runtime = (Runtime) rt;
+                        break;
+                case ARG_RUNC_VERSION:
+                        if (runc_version_parse(optarg, &m.validate.runc_major, &m.validate.runc_minor) < 0 ||
+                            (m.validate.runc_major == 0 && m.validate.runc_minor == 0)) {
+                                fprintf(stderr,
+                                        "seccompd run: --runc-version takes a version such as 1.1 or 1.2.0, "
+                                        "not \"%s\"\n",
+                                        optarg);
+                                return EXIT_USAGE;
+                        }
                         break;
                 case ARG_GRACE:
                         r = parse_duration(optarg, &m.delete_grace_usec);

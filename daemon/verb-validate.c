@@ -23,6 +23,8 @@ static void help(void)
                "Options:\n"
                "     --runtime RUNTIME    containerd (default) or cri-o\n"
                "     --arch ARCH          The node's architecture (default: this machine's)\n"
+               "     --runc-version X.Y   The node's runc (default: 1.1, the oldest in current managed\n"
+               "                          node images; runc before 1.2 refuses any seccomp flags)\n"
                "     --allow-notify PATH  Accept SCMP_ACT_NOTIFY with this listenerPath (repeatable)\n"
                "     --strict             Treat warnings as errors\n"
                "     --json               Print one JSON document instead of lines\n"
@@ -39,12 +41,21 @@ static void print_human(const char *file, const Verdict *v, const ValidateOption
         for (size_t i = 0; i < v->diagnostics.n; i++)
                 diagnostic_print(stdout, file, v->diagnostics.items + i, strict);
         bool valid = v->valid && !(strict && warnings > 0);
-        printf("%s: %s for %s on %s", file, valid ? "valid" : "INVALID", runtime_to_string(o->runtime),
-               o->arch->name);
+        unsigned major, minor;
+        validate_runc_version(o, &major, &minor);
+        /* A valid profile that no container can start under is what the node will do: say it here,
+         * where a reader of CI logs looks first. */
+        const char *but = diagnostics_has(&v->diagnostics, DIAG_CONTAINER_CANNOT_START)
+                                  ? "; but no container can start under it"
+                          : diagnostics_has(&v->diagnostics, DIAG_CONTAINER_NEEDS_NO_NEW_PRIVILEGES)
+                                  ? "; but only containers with allowPrivilegeEscalation: false can start"
+                                  : "";
+        printf("%s: %s for %s + runc %u.%u on %s", file, valid ? "valid" : "INVALID",
+               runtime_to_string(o->runtime), major, minor, o->arch->name);
         if (v->bpf_instructions > 0)
                 printf(", %u BPF instructions", v->bpf_instructions);
-        printf(" (%zu error%s, %zu warning%s)\n", errors, errors == 1 ? "" : "s", warnings,
-               warnings == 1 ? "" : "s");
+        printf(" (%zu error%s, %zu warning%s)%s\n", errors, errors == 1 ? "" : "s", warnings,
+               warnings == 1 ? "" : "s", valid ? but : "");
 }
 
 static json_t *verdict_to_json(const char *file, const Verdict *v, bool strict)
@@ -126,11 +137,12 @@ static int validate_manifest(const char *path, const char *file, VerdictCache *c
 
 int verb_validate(int argc, char *argv[])
 {
-        enum { ARG_RUNTIME = 0x100, ARG_ARCH, ARG_ALLOW_NOTIFY, ARG_STRICT, ARG_JSON };
+        enum { ARG_RUNTIME = 0x100, ARG_ARCH, ARG_RUNC_VERSION, ARG_ALLOW_NOTIFY, ARG_STRICT, ARG_JSON };
         static const struct option options[] = {
                 {"help", no_argument, NULL, 'h'},
                 {"runtime", required_argument, NULL, ARG_RUNTIME},
                 {"arch", required_argument, NULL, ARG_ARCH},
+                {"runc-version", required_argument, NULL, ARG_RUNC_VERSION},
                 {"allow-notify", required_argument, NULL, ARG_ALLOW_NOTIFY},
                 {"strict", no_argument, NULL, ARG_STRICT},
                 {"json", no_argument, NULL, ARG_JSON},
@@ -160,6 +172,16 @@ int verb_validate(int argc, char *argv[])
                 case ARG_ARCH:
                         if (parse_arch_arg("validate", optarg, (const void **) &o.arch) < 0)
                                 return EXIT_USAGE;
+                        break;
+                case ARG_RUNC_VERSION:
+                        if (runc_version_parse(optarg, &o.runc_major, &o.runc_minor) < 0 ||
+                            (o.runc_major == 0 && o.runc_minor == 0)) {
+                                fprintf(stderr,
+                                        "seccompd validate: --runc-version takes a version such as 1.1 or "
+                                        "1.2.0, not \"%s\"\n",
+                                        optarg);
+                                return EXIT_USAGE;
+                        }
                         break;
                 case ARG_ALLOW_NOTIFY:
                         if (optarg[0] != '/') {

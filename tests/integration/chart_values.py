@@ -16,7 +16,7 @@ EQUIVALENT = {
 }
 
 POD_VALUES = {"namespaces": ["profiles", "more"], "selector": "team=sec", "logFormat": "json",
-              "runtime": "cri-o", "deleteGrace": "10m", "extraArgs": ["--once"],
+              "runtime": "cri-o", "runcVersion": "1.2", "deleteGrace": "10m", "extraArgs": ["--once"],
               "image": {"tag": "0.2.0"}, "metrics": {"port": 9500},
               "nodeSelector": {"pool": "general"},
               "tolerations": [{"key": TAINT, "operator": "Exists"}]}

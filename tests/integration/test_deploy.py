@@ -426,7 +426,8 @@ class Chart(unittest.TestCase):
         c = container(objs)
         self.assertEqual(c["args"], ["run", "--source=kube", f"--root={SEAT}", "--listen=:9500",
                                      "--log-format=json", "--namespace=profiles", "--namespace=more",
-                                     "--selector=team=sec", "--runtime=cri-o", "--delete-grace=10m", "--once"])
+                                     "--selector=team=sec", "--runtime=cri-o", "--runc-version=1.2",
+                                     "--delete-grace=10m", "--once"])
         self.assertEqual(c["image"], "ghcr.io/seccompd/seccompd:0.2.0")
         self.assertEqual(c["ports"][0]["containerPort"], 9500)
         pod = one(objs, "DaemonSet")["spec"]["template"]["spec"]

@@ -82,6 +82,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- with .Values.runtime }}
 - --runtime={{ . }}
 {{- end }}
+{{- with .Values.runcVersion }}
+- --runc-version={{ . }}
+{{- end }}
 {{- with .Values.deleteGrace }}
 - --delete-grace={{ . }}
 {{- end }}
