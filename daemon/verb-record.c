@@ -663,7 +663,8 @@ int verb_record(int argc, char *argv[])
         if (!comms || !exes || !containers || !pids)
                 return EXIT_USAGE;
         optind = 0;
-        while ((c = getopt_long(argc, argv, "ho:", options, NULL)) >= 0)
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":ho:", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         help();
@@ -757,6 +758,9 @@ int verb_record(int argc, char *argv[])
                 case 'o':
                         output = optarg;
                         break;
+                case '?':
+                case ':':
+                        return option_error("record", c, argv, options);
                 default:
                         return EXIT_USAGE;
                 }

@@ -147,7 +147,8 @@ int verb_validate(int argc, char *argv[])
         if (!allow)
                 return EXIT_USAGE;
         optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         help();
@@ -175,6 +176,9 @@ int verb_validate(int argc, char *argv[])
                 case ARG_JSON:
                         as_json = true;
                         break;
+                case '?':
+                case ':':
+                        return option_error("validate", c, argv, options);
                 default:
                         return EXIT_USAGE;
                 }

@@ -220,6 +220,46 @@ class Cli(unittest.TestCase):
         self.assertIn("validate FILE", run("--help").stdout)
 
 
+VERBS = ("validate", "convert", "run", "record")
+
+
+class Commands(unittest.TestCase):
+    """What every verb shares: help, and usage errors that name the verb and where to read more."""
+
+    def test_help_verb_is_the_verbs_help(self):
+        for verb in VERBS:
+            with self.subTest(verb=verb):
+                p, q = run("help", verb), run(verb, "--help")
+                self.assertEqual(p.returncode, 0, p.stderr)
+                self.assertTrue(p.stdout.startswith(f"Usage: seccompd {verb} "), p.stdout[:80])
+                self.assertEqual(p.stdout, q.stdout)
+        top = run("help")
+        self.assertEqual(top.returncode, 0)
+        self.assertEqual(top.stdout, run("--help").stdout)
+        self.assertIn("seccompd help COMMAND", top.stdout)
+        p = run("help", "frobnicate")
+        self.assertEqual(p.returncode, 2)
+        self.assertEqual(p.stderr, "seccompd help: unknown command \"frobnicate\"; see 'seccompd --help'\n")
+
+    def test_option_errors_name_the_verb_and_its_help(self):
+        """getopt's own "unrecognized option" lines said neither which verb nor where to look."""
+        for verb in VERBS:
+            see = f"; see 'seccompd {verb} --help'\n"
+            cases = [(["--x"], "unrecognized option '--x'"), (["-Q"], "invalid option -- 'Q'"),
+                     (["--help=yes"], "option '--help' doesn't allow an argument")]
+            cases.append({"validate": (["--runtime"], "option '--runtime' requires an argument"),
+                          "convert": (["--arch"], "option '--arch' requires an argument"),
+                          "run": (["--source"], "option '--source' requires an argument"),
+                          "record": (["-o"], "option requires an argument -- 'o'")}[verb])
+            for args, message in cases:
+                with self.subTest(verb=verb, args=args):
+                    p = run(verb, *args)
+                    self.assertEqual(p.returncode, 2)
+                    self.assertEqual(p.stderr, f"seccompd {verb}: {message}{see}")
+        p = run("run", "--no")  # --no-self-confine or --node-name, --node-condition
+        self.assertEqual(p.stderr, "seccompd run: option '--no' is ambiguous; see 'seccompd run --help'\n")
+
+
 if __name__ == "__main__":
     result = unittest.main(exit=False, verbosity=2).result
     sys.exit(0 if result.wasSuccessful() and result.testsRun > 0 else 1)
