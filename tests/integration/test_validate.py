@@ -170,6 +170,19 @@ class Cli(unittest.TestCase):
         self.assertIn("[syscall-absent-arch]", run("validate", "--arch", "aarch64", "-", stdin=deny_open).stdout)
         self.assertNotIn("[syscall-absent-arch]", run("validate", "--arch", "x86_64", "-", stdin=deny_open).stdout)
 
+    def test_typo_suggestion_counts_a_swap_as_one_edit(self):
+        """Issue 13: "clsoe" was two edits from "close" (Levenshtein), past the bound for 5 letters."""
+        allow = '{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["execve","clsoe"],"action":"SCMP_ACT_ALLOW"}]}'
+        p = run("validate", "-", stdin=allow)
+        self.assertEqual(p.returncode, 0, p.stdout)
+        self.assertRegex(p.stdout, r'<stdin>:1:\d+: warning: syscalls\[0\]\.names\[1\]: "clsoe" is not a Linux '
+                                   r'syscall .*; did you mean "close"\? \[syscall-unknown\]')
+        self.assertEqual(run("validate", "--strict", "-", stdin=allow).returncode, 1)
+        deny = '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdri"],"action":"SCMP_ACT_ERRNO"}]}'
+        p = run("validate", "-", stdin=deny)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('did you mean "mkdir"? [syscall-not-linux]', p.stdout)
+
     def test_every_architecture_validates(self):
         """Issue 13: --arch s390x and mips64 failed with "Numerical argument out of domain" on any profile,
         since libseccomp refuses to put a big-endian arch beside the little-endian host's. Every arch
