@@ -7,6 +7,7 @@
 #include "cache.h"
 #include "shared/fileio.h"
 #include "sync/source.h"
+#include "validate-manifest.h"
 #include "validate.h"
 #include "verbs.h"
 
@@ -31,7 +32,8 @@ static void help(void)
                "Exit status: 0 every file valid, 1 a file invalid, 2 usage or I/O error.\n");
 }
 
-static void print_human(const char *file, const Verdict *v, const ValidateOptions *o, bool strict)
+void print_human(const char *file, const char *origin, const Verdict *v, const ValidateOptions *o,
+                 bool strict)
 {
         size_t warnings = diagnostics_count(&v->diagnostics, SEVERITY_WARNING);
         size_t errors = diagnostics_count(&v->diagnostics, SEVERITY_ERROR);
@@ -39,15 +41,15 @@ static void print_human(const char *file, const Verdict *v, const ValidateOption
         for (size_t i = 0; i < v->diagnostics.n; i++)
                 diagnostic_print(stdout, file, v->diagnostics.items + i, strict);
         bool valid = v->valid && !(strict && warnings > 0);
-        printf("%s: %s for %s on %s", file, valid ? "valid" : "INVALID", runtime_to_string(o->runtime),
-               o->arch->name);
+        printf("%s: %s%s%s for %s on %s", file, origin ?: "", origin ? ": " : "",
+               valid ? "valid" : "INVALID", runtime_to_string(o->runtime), o->arch->name);
         if (v->bpf_instructions > 0)
                 printf(", %u BPF instructions", v->bpf_instructions);
         printf(" (%zu error%s, %zu warning%s)\n", errors, errors == 1 ? "" : "s", warnings,
                warnings == 1 ? "" : "s");
 }
 
-static json_t *verdict_to_json(const char *file, const Verdict *v, bool strict)
+json_t *verdict_to_json(const char *file, const Verdict *v, bool strict)
 {
         json_t *diags = json_array(), *doc;
         size_t warnings = diagnostics_count(&v->diagnostics, SEVERITY_WARNING);
@@ -77,51 +79,6 @@ static bool is_manifest(const char *path)
 {
         size_t n = strlen(path);
         return (n > 5 && strcmp(path + n - 5, ".yaml") == 0) || (n > 4 && strcmp(path + n - 4, ".yml") == 0);
-}
-
-static void report(const char *name, const Verdict *v, const ValidateOptions *o, bool strict, json_t *files,
-                   bool *any_invalid)
-{
-        bool invalid = !v->valid || (strict && diagnostics_count(&v->diagnostics, SEVERITY_WARNING) > 0);
-        *any_invalid = *any_invalid || invalid;
-        if (files)
-                json_array_append_new(files, verdict_to_json(name, v, strict));
-        else
-                print_human(name, v, o, strict);
-}
-
-/* Every profile key of every labeled ConfigMap/Secret in a manifest, exactly as the daemon would read
- * it: what an admin is about to kubectl apply. Each is reported as "FILE: Kind ns/name data[key]". */
-static int validate_manifest(const char *path, const char *file, VerdictCache *cache,
-                             const ValidateOptions *o, bool strict, json_t *files, bool *any_invalid)
-{
-        _cleanup_free_ char *buf = NULL;
-        SourceSet s = {.complete = true};
-        size_t len;
-        int r = read_full_file(path, MANIFEST_MAX_SIZE, &buf, &len);
-        if (r < 0) {
-                fprintf(stderr, "seccompd validate: cannot read %s: %s\n", file, strerror(-r));
-                return r;
-        }
-        r = source_read_manifest(file, buf, len, &s);
-        for (size_t i = 0; r >= 0 && i < s.n_errors; i++) {
-                printf("error: %s\n", s.errors[i]);
-                *any_invalid = true;
-        }
-        if (r >= 0 && s.n == 0 && s.n_errors == 0)
-                printf("%s: no ConfigMap or Secret labeled " LABEL_PROFILE "=true\n", file);
-        for (size_t i = 0; r >= 0 && i < s.n; i++) {
-                Verdict v;
-                r = profile_validate_cached(cache, s.items[i].bytes, s.items[i].len, o, &v, NULL);
-                if (r < 0)
-                        break;
-                report(s.items[i].origin, &v, o, strict, files, any_invalid);
-                verdict_clear(&v);
-        }
-        if (r < 0)
-                fprintf(stderr, "seccompd validate: %s: %s\n", file, strerror(-r));
-        source_set_clear(&s);
-        return r;
 }
 
 int verb_validate(int argc, char *argv[])
@@ -195,21 +152,36 @@ int verb_validate(int argc, char *argv[])
                 files = json_array();
 
         int status = EXIT_OK;
+        ValidateRun run = {.options = &o, .cache = cache, .strict = strict, .files = files};
         for (int i = optind; i < argc; i++) {
                 _cleanup_free_ char *buf = NULL;
-                const char *file = strcmp(argv[i], "-") == 0 ? "<stdin>" : argv[i];
+                bool is_stdin = strcmp(argv[i], "-") == 0, manifest = is_manifest(argv[i]);
+                const char *file = is_stdin ? "<stdin>" : argv[i];
                 size_t len;
                 Verdict v;
                 int r;
 
-                if (is_manifest(argv[i])) {
-                        r = validate_manifest(argv[i], file, cache, &o, strict, as_json ? files : NULL,
-                                              &any_invalid);
-                        if (r < 0)
+                /* A file's name says what it is, as in a directory source; standard input, its bytes. */
+                r = read_full_file(argv[i], is_stdin || manifest ? MANIFEST_MAX_SIZE : PROFILE_MAX_SIZE,
+                                   &buf, &len);
+                if (r >= 0 && is_stdin)
+                        manifest = validate_text_is_manifest(buf, len);
+                if (r >= 0 && manifest) {
+                        r = validate_manifest(&run, file, buf, len);
+                        if (r < 0) {
+                                fprintf(stderr, "seccompd validate: %s: %s\n", file, strerror(-r));
                                 status = EXIT_USAGE;
+                        }
                         continue;
                 }
-                r = read_full_file(argv[i], PROFILE_MAX_SIZE, &buf, &len);
+                if (r == -EFBIG && manifest) {
+                        fprintf(stderr, "seccompd validate: cannot read %s: larger than %d MiB\n", file,
+                                MANIFEST_MAX_SIZE / 1024 / 1024);
+                        status = EXIT_USAGE;
+                        continue;
+                }
+                if (r >= 0 && len > PROFILE_MAX_SIZE)
+                        r = -EFBIG;
                 if (r == -EFBIG)
                         /* Judged on its size alone; the bytes were never kept. */
                         r = profile_validate(NULL, PROFILE_MAX_SIZE + 1, &o, &v);
@@ -231,7 +203,7 @@ int verb_validate(int argc, char *argv[])
                 if (as_json)
                         json_array_append_new(files, verdict_to_json(file, &v, strict));
                 else
-                        print_human(file, &v, &o, strict);
+                        print_human(file, NULL, &v, &o, strict);
                 verdict_clear(&v);
         }
         if (as_json) {
@@ -246,5 +218,5 @@ int verb_validate(int argc, char *argv[])
                 return EXIT_USAGE;
         if (status != EXIT_OK)
                 return status;
-        return any_invalid ? EXIT_INVALID : EXIT_OK;
+        return any_invalid || run.any_invalid ? EXIT_INVALID : EXIT_OK;
 }

@@ -35,7 +35,7 @@ static void assert_refused(const SourceSet *s, const char *prefix, const char *w
         assert_int_equal(s->n, 0);
         assert_false(s->complete);
         assert_true(s->n_errors > 0);
-        const char *e = s->errors[s->n_errors - 1];
+        const char *e = s->errors[s->n_errors - 1].message;
         print_message("# %s\n", e);
         assert_true(strncmp(e, prefix, strlen(prefix)) == 0);
         assert_non_null(strstr(e, what));
