@@ -5,10 +5,13 @@ import glob
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import unittest
+
+import yaml
 
 SECCOMPD = os.environ["SECCOMPD"]
 ROOT = os.environ["SOURCE_ROOT"]
@@ -71,6 +74,7 @@ class Corpus(unittest.TestCase):
         for row in read_table(os.path.join(ROOT, "tests", "cases", "manifest.tsv")):
             produced |= set(row[3].split(","))
         produced |= {"json-too-large", "filter-too-large"}  # generated below
+        produced |= MANIFEST_CODES  # Manifests.test_every_manifest_code_is_produced
         self.assertEqual(documented - produced, set())
 
 
@@ -231,6 +235,205 @@ class Cli(unittest.TestCase):
             self.assertEqual(p.returncode, 0)
             self.assertIn(f"Usage: seccompd {verb}", p.stdout)
         self.assertIn("validate FILE", run("--help").stdout)
+
+
+# The codes of what is wrong with a manifest or its objects, beside the profiles' (docs/diagnostics.md).
+MANIFEST_CODES = {"manifest-unreadable", "manifest-no-profile", "object-refused", "object-unlabeled",
+                  "object-label-value", "object-empty"}
+
+PROFILE = '{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["execve","exit_group"],"action":"SCMP_ACT_ALLOW"}]}'
+
+
+def kubectl(*args, stdin=None):
+    p = subprocess.run(["kubectl", *args], input=stdin, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+class Manifests(unittest.TestCase):
+    """Issue 13: what seccompd would not install is never a silent pass."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def path(self, name, text):
+        p = os.path.join(self.tmp, name)
+        with open(p, "w", encoding="utf-8") as f:
+            f.write(text)
+        return p
+
+    def created_configmap(self, *label):
+        """What kubectl create configmap --from-file prints (no namespace, no label), labeled with
+        kubectl label --local if asked."""
+        profile = self.path("p.json", json.dumps(json.loads(PROFILE), indent=2) + "\n")
+        text = kubectl("create", "configmap", "app", f"--from-file={profile}", "-o", "yaml", "--dry-run=client")
+        if label:
+            text = kubectl("label", "--local", "-f", "-", *label, "-o", "yaml", stdin=text)
+        return self.path("cm.yaml", text)
+
+    def test_unlabeled_configmap_fails_and_says_how(self):
+        p = run("validate", self.created_configmap())
+        self.assertEqual(p.returncode, 1, p.stdout)
+        self.assertRegex(p.stdout, r"cm\.yaml:\d+:\d+: error: ConfigMap app: not labeled seccompd\.io/profile: "
+                                   r"\"true\", so seccompd installs nothing from it; add the label .*the value "
+                                   r"exactly \"true\".*each key of data and binaryData \(base64\) is then one "
+                                   r"profile, its name ending in \"\.json\" \[object-unlabeled\]")
+        self.assertIn("cm.yaml: INVALID manifest: 1 error in the file or its objects, 0 profiles checked", p.stdout)
+
+    def test_label_not_exactly_true_fails(self):
+        for value in ("yes", "True"):
+            with self.subTest(value=value):
+                f = self.created_configmap(f"seccompd.io/profile={value}")
+                p = run("validate", f)
+                self.assertEqual(p.returncode, 1, p.stdout)
+                line = next(i for i, t in enumerate(open(f, encoding="utf-8"), 1) if "seccompd.io/profile" in t)
+                self.assertRegex(p.stdout, rf"cm\.yaml:{line}:\d+: error: ConfigMap app: label seccompd\.io/profile "
+                                           rf"is \"{value}\", not \"true\", .* \[object-label-value\]")
+        p = run("validate", self.created_configmap("seccompd.io/profile=true"))
+        self.assertEqual(p.returncode, 0, p.stdout)
+        self.assertIn("cm.yaml: ConfigMap app data[p.json]: valid for containerd", p.stdout)
+
+    def test_unrelated_configmaps_beside_profiles_pass(self):
+        """kubectl kustomize output may hold an application's own ConfigMaps: one with no key that
+        looks like a profile is no error when the file has profiles; one whose keys do, is."""
+        text = (f"kind: ConfigMap\nmetadata: {{name: p, labels: {{seccompd.io/profile: \"true\"}}}}\n"
+                f"data: {{p.json: '{PROFILE}'}}\n---\nkind: ConfigMap\nmetadata: {{name: settings}}\n"
+                f"data: {{app.ini: x}}\n---\nkind: Deployment\nmetadata: {{name: app}}\n")
+        p = run("validate", self.path("ok.yaml", text))
+        self.assertEqual(p.returncode, 0, p.stdout)
+        self.assertNotIn("settings", p.stdout)
+        p = run("validate", self.path("forgot.yaml", text + "---\nkind: ConfigMap\nmetadata: {name: forgot}\n"
+                                                             "data: {f.json: '{}'}\n"))
+        self.assertEqual(p.returncode, 1, p.stdout)
+        self.assertRegex(p.stdout, r"forgot\.yaml:12:1: error: ConfigMap forgot: not labeled .*\[object-unlabeled\]")
+        # Nothing a seccompd would read at all: deploy/ itself.
+        p = run("validate", "-", stdin=kubectl("kustomize", os.path.join(ROOT, "deploy")))
+        self.assertEqual(p.returncode, 1, p.stdout)
+        self.assertIn("<stdin>: error: no ConfigMap or Secret in it, so seccompd installs nothing from this file",
+                      p.stdout)
+        self.assertIn("[manifest-no-profile]", p.stdout)
+
+    def test_list_as_kubectl_get_prints_it(self):
+        items = [{"apiVersion": "v1", "kind": "ConfigMap",
+                  "metadata": {"name": n, "namespace": "seccompd-system", "labels": {"seccompd.io/profile": "true"}},
+                  "data": {f"{n}.json": PROFILE}} for n in ("one", "two")]
+        doc = {"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}}
+        for name, text in (("list.yaml", yaml.safe_dump(doc)), ("list.json", json.dumps(doc))):
+            with self.subTest(shape=name):
+                f = self.path(name, text)
+                p = run("validate", f) if name.endswith(".yaml") else run("validate", "-", stdin=text)
+                self.assertEqual(p.returncode, 0, p.stdout)
+                for n in ("one", "two"):
+                    self.assertRegex(p.stdout, rf"ConfigMap seccompd-system/{n} data\[{n}\.json\]: valid for containerd")
+        # The daemon's directory source reads the same List.
+        src, root = os.path.join(self.tmp, "src"), os.path.join(self.tmp, "root")
+        os.mkdir(src)
+        self.path("src/list.yaml", yaml.safe_dump(doc))
+        p = subprocess.run([SECCOMPD, "run", "--source", f"dir:{src}", "--root", root, "--once", "--no-self-confine"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(sorted(os.listdir(root)), ["..seccompd-state", "one.json", "two.json"])
+
+    def test_yaml_on_stdin_is_a_manifest(self):
+        """kubectl kustomize deploy/examples | seccompd validate - was read as JSON: "not valid JSON"."""
+        text = kubectl("kustomize", os.path.join(ROOT, "deploy", "examples"))
+        p = run("validate", "-", stdin=text)
+        self.assertEqual(p.returncode, 0, p.stdout)
+        for key in ("audit", "violation", "fine-grained"):
+            self.assertIn(f"<stdin>: ConfigMap seccompd-system/seccomp-tutorial data[{key}.json]: valid", p.stdout)
+        self.assertEqual(run("validate", "-", stdin="# a comment first\n" + text).returncode, 0)
+        # A Kubernetes object in JSON (kubectl get -o json) is one too; a profile stays a profile.
+        cm = kubectl("create", "configmap", "x", "--from-literal=x.json={}", "-o", "json", "--dry-run=client")
+        p = run("validate", "-", stdin=cm)
+        self.assertIn("[object-unlabeled]", p.stdout)
+        p = run("validate", "-", stdin=PROFILE)
+        self.assertTrue(p.stdout.startswith("<stdin>: valid for containerd"), p.stdout)
+        p = run("validate", "-", stdin='{"defaultAction": ')
+        self.assertIn("[json-syntax]", p.stdout)
+
+    def test_positions_are_the_manifests(self):
+        """A profile's line:column mapped into the file where its bytes stand there verbatim (a
+        literal block, a one-line scalar without escapes), else the key's, the profile's own kept."""
+        text = ("apiVersion: v1\n"                                      # 1
+                "kind: ConfigMap\n"
+                "metadata:\n"
+                "  name: team\n"
+                "  namespace: apps\n"                                   # 5
+                "  labels: {seccompd.io/profile: \"true\"}\n"
+                "data:\n"
+                "  block.json: |\n"
+                "    {\n"
+                "      \"defaultAction\": \"SCMP_ACT_NOPE\"\n"        # 10
+                "    }\n"
+                "  line.json: '{\"defaultAction\":\"SCMP_ACT_NOPE\"}'\n"
+                "  escaped.json: \"{\\\"defaultAction\\\":\\\"SCMP_ACT_NOPE\\\"}\"\n"
+                "binaryData:\n"
+                "  b.json: eyJkZWZhdWx0QWN0aW9uIjoiU0NNUF9BQ1RfTk9QRSJ9\n")  # 15
+        f = self.path("team.yaml", text)
+        p = run("validate", f)
+        self.assertEqual(p.returncode, 1)
+        out = p.stdout.replace(f, "team.yaml")
+        for line in ('team.yaml:10:24: error: ConfigMap apps/team data[block.json]: defaultAction: unknown action',
+                     'team.yaml:12:32: error: ConfigMap apps/team data[line.json]: defaultAction: unknown action',
+                     'team.yaml:13:3: error: ConfigMap apps/team data[escaped.json]:1:18: defaultAction: unknown',
+                     'team.yaml:15:3: error: ConfigMap apps/team binaryData[b.json]:1:18: defaultAction: unknown'):
+            self.assertIn(line, out)
+        self.assertIn("team.yaml: ConfigMap apps/team data[block.json]: INVALID for containerd", out)
+        doc = json.loads(run("validate", "--json", f).stdout)
+        self.assertEqual(doc["files"][0], {"file": f, "manifest": True, "valid": True, "profiles": 4,
+                                           "diagnostics": []})
+        block = doc["files"][1]
+        self.assertEqual((block["origin"], block["object"], block["field"], block["key"]),
+                         ("ConfigMap apps/team data[block.json]",
+                          {"kind": "ConfigMap", "namespace": "apps", "name": "team"}, "data", "block.json"))
+        d = block["diagnostics"][0]
+        self.assertEqual((d["code"], d["line"], d["column"], d["manifestLine"], d["manifestColumn"]),
+                         ("unknown-action", 2, 20, 10, 24))
+        d = doc["files"][4]["diagnostics"][0]
+        self.assertEqual((d["line"], d["column"], d["manifestLine"], d["manifestColumn"]), (1, 18, 15, 3))
+
+    def test_object_errors_in_json(self):
+        """A key that does not end in .json printed an error but gave {"files":[]} with exit 1."""
+        text = ("kind: ConfigMap\n"
+                "metadata: {name: k, namespace: apps, labels: {seccompd.io/profile: \"true\"}}\n"
+                "data:\n"
+                "  notes.txt: x\n"
+                f"  good.json: '{PROFILE}'\n"
+                "---\n"
+                "kind: Secret\n"
+                "metadata: {name: s, labels: {seccompd.io/profile: \"yes\"}}\n"
+                "data: {s.json: e30=}\n")
+        f = self.path("k.yaml", text)
+        p = run("validate", "--json", f)
+        self.assertEqual(p.returncode, 1)
+        files = json.loads(p.stdout)["files"]
+        self.assertEqual([(e["file"], e.get("manifest", False), e["valid"]) for e in files],
+                         [(f, True, False), (f, False, True)])
+        refused, label = files[0]["diagnostics"]
+        self.assertEqual(refused, {
+            "severity": "error", "code": "object-refused", "path": "data[notes.txt]", "line": None, "column": None,
+            "manifestLine": 4, "manifestColumn": 3,
+            "object": {"kind": "ConfigMap", "namespace": "apps", "name": "k"},
+            "message": "ConfigMap apps/k: data[notes.txt]: a profile's name must end in \".json\""})
+        self.assertEqual((label["code"], label["manifestLine"], label["object"]),
+                         ("object-label-value", 8, {"kind": "Secret", "namespace": None, "name": "s"}))
+        self.assertEqual(files[1]["key"], "good.json")
+        # The same in lines, compiler style, and a summary for the file.
+        p = run("validate", f)
+        self.assertIn(f"{f}:4:3: error: ConfigMap apps/k: data[notes.txt]: a profile's name must end in \".json\" "
+                      "[object-refused]", p.stdout)
+        self.assertIn(f"{f}: INVALID manifest: 2 errors in the file or its objects, 1 profile checked", p.stdout)
+
+    def test_every_manifest_code_is_produced(self):
+        seen = set()
+        for name in sorted(glob.glob(os.path.join(ROOT, "tests", "cases", "manifests", "*.yaml"))) + ["-"]:
+            p = run("validate", "--json", name, stdin="kind: Pod\n" if name == "-" else None)
+            for entry in json.loads(p.stdout)["files"]:
+                seen |= {d["code"] for d in entry["diagnostics"] if entry.get("manifest")}
+        self.assertEqual(seen, MANIFEST_CODES)
 
 
 VERBS = ("validate", "convert", "run", "record")
