@@ -142,6 +142,9 @@ typedef struct Lines {
         size_t len;
         size_t line, offset;           /* a line (0-based) and where it starts */
         size_t mark_line, mark_offset; /* where the object being read starts, or the file */
+        /* The last character found in a line: the scalars of one line (a flow mapping of 10,000 keys
+         * on one line) are found in one walk, not one each from the line's start. */
+        size_t column_line, column, column_offset;
 } Lines;
 
 static bool lines_seek(Lines *l, size_t line, size_t *ret_offset)
@@ -177,16 +180,23 @@ static void lines_mark(Lines *l, size_t line)
 /* The byte where a mark's character is, in its line. */
 static bool lines_at(Lines *l, yaml_mark_t m, size_t *ret)
 {
-        size_t o;
+        size_t o, c = 0;
         if (!lines_seek(l, m.line, &o))
                 return false;
-        for (size_t c = 0; c < m.column; c++) {
+        if (l->column_line == m.line && l->column <= m.column && l->column_offset >= o) {
+                c = l->column;
+                o = l->column_offset;
+        }
+        for (; c < m.column; c++) {
                 if (o >= l->len || utf8_break(l->buf + o, l->len - o) > 0)
                         return false;
                 o++;
                 while (o < l->len && (l->buf[o] & 0xc0) == 0x80)
                         o++;
         }
+        l->column_line = m.line;
+        l->column = m.column;
+        l->column_offset = o;
         *ret = o;
         return true;
 }

@@ -332,6 +332,31 @@ static void test_positions(void **state)
         assert_int_equal(s.errors[0].column, 3);
         source_set_clear(&s);
 
+        /* Many scalars on one line, after a character of two bytes: found in one walk (each from the
+         * line's start would be quadratic in the line), each at its byte column. */
+        char *wide = malloc(64 * 1024);
+        assert_non_null(wide);
+        size_t n = (size_t) snprintf(wide, 64 * 1024,
+                                     "{kind: ConfigMap, metadata: {name: w, labels: {seccompd.io/profile: "
+                                     "\"true\"}, annotations: {x: \"\xc3\xa4\"}}, data: {");
+        for (int i = 0; i < 2000; i++)
+                n += (size_t) snprintf(wide + n, 64 * 1024 - n, "%sk%d.json: '{}'", i ? ", " : "", i);
+        n += (size_t) snprintf(wide + n, 64 * 1024 - n, "}}\n");
+        read_manifest(wide, n, &s);
+        assert_int_equal(s.n, 2000);
+        for (size_t i = 0; i < s.n; i++) {
+                const ObjectPlace *p = &s.items[i].place;
+                char key[32];
+                int k = snprintf(key, sizeof(key), "k%zu.json: '", i);
+                const char *at = strstr(wide, key);
+                assert_non_null(at);
+                assert_int_equal(p->verbatim_line, 1);
+                assert_int_equal(p->verbatim_column, (unsigned) (at - wide) + (unsigned) k + 1);
+                assert_int_equal(p->column, (unsigned) (at - wide)); /* characters: the "ä" is one */
+        }
+        source_set_clear(&s);
+        free(wide);
+
         /* UTF-16: libyaml's positions are not the bytes', nothing is mapped. */
         static const char utf16[] = "\xff\xfek\0:\0 \0v\0\n\0";
         read_manifest(utf16, sizeof(utf16) - 1, &s);
