@@ -176,7 +176,7 @@ static int report_profile(ValidateRun *run, const char *file, const SourceProfil
                 }
                 int r = diagnostics_done(&mapped.diagnostics);
                 if (r >= 0)
-                        print_human(file, origin, &mapped, run->options, run->strict);
+                        print_human(p->origin, &mapped, run->options, run->strict, file);
                 diagnostics_clear(&mapped.diagnostics);
                 return r;
         }

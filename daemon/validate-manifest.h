@@ -29,8 +29,8 @@ int validate_manifest(ValidateRun *run, const char *file, const char *buf, size_
  * (kubectl get -o json), which names its apiVersion and kind. */
 bool validate_text_is_manifest(const char *buf, size_t len);
 
-/* verb-validate.c's output for one profile: its diagnostics as FILE:LINE:COL lines, then a summary
- * line naming origin (NULL: file). */
-void print_human(const char *file, const char *origin, const Verdict *v, const ValidateOptions *o,
-                 bool strict);
+/* verb-validate.c's output for one profile: its diagnostics as LINES_FILE:LINE:COL lines (LINES_FILE
+ * NULL: file), then a summary line "FILE: valid ...". */
+void print_human(const char *file, const Verdict *v, const ValidateOptions *o, bool strict,
+                 const char *lines_file);
 json_t *verdict_to_json(const char *file, const Verdict *v, bool strict);

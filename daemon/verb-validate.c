@@ -36,17 +36,17 @@ static void help(void)
                "Exit status: 0 every file valid, 1 a file invalid, 2 usage or I/O error.\n");
 }
 
-void print_human(const char *file, const char *origin, const Verdict *v, const ValidateOptions *o,
-                 bool strict)
+void print_human(const char *file, const Verdict *v, const ValidateOptions *o, bool strict,
+                 const char *lines_file)
 {
         size_t warnings = diagnostics_count(&v->diagnostics, SEVERITY_WARNING);
         size_t errors = diagnostics_count(&v->diagnostics, SEVERITY_ERROR);
 
         for (size_t i = 0; i < v->diagnostics.n; i++)
-                diagnostic_print(stdout, file, v->diagnostics.items + i, strict);
+                diagnostic_print(stdout, lines_file ?: file, v->diagnostics.items + i, strict);
         bool valid = v->valid && !(strict && warnings > 0);
-        printf("%s: %s%s%s for %s on %s", file, origin ?: "", origin ? ": " : "",
-               valid ? "valid" : "INVALID", runtime_to_string(o->runtime), o->arch->name);
+        printf("%s: %s for %s on %s", file, valid ? "valid" : "INVALID", runtime_to_string(o->runtime),
+               o->arch->name);
         if (v->bpf_instructions > 0)
                 printf(", %u BPF instructions", v->bpf_instructions);
         printf(" (%zu error%s, %zu warning%s)\n", errors, errors == 1 ? "" : "s", warnings,
@@ -207,7 +207,7 @@ int verb_validate(int argc, char *argv[])
                 if (as_json)
                         json_array_append_new(files, verdict_to_json(file, &v, strict));
                 else
-                        print_human(file, NULL, &v, &o, strict);
+                        print_human(file, &v, &o, strict, NULL);
                 verdict_clear(&v);
         }
         if (as_json) {
