@@ -64,8 +64,8 @@ class Once(unittest.TestCase):
         self.assertIn("installed path=profiles/violation.json", p.stderr)
         self.assertIn("[container-cannot-start]", p.stderr)  # the warning reaches the log
         # Said once: the level is the line's prefix (issue 13: "warning: profile warning: ...").
-        self.assertRegex(p.stderr, r"(?m)^warning: defaultAction: SCMP_ACT_ERRNO blocks every syscall .*"
-                                   r"\[container-cannot-start\] path=profiles/violation\.json")
+        self.assertRegex(p.stderr, r"(?m)^warning: defaultAction: .*\[container-cannot-start\] "
+                                   r"path=profiles/violation\.json")
         self.assertNotIn("profile warning", p.stderr)
 
     def test_rejected_and_conflicting_exit_1_valid_ones_installed(self):

@@ -350,7 +350,7 @@ class Manifests(unittest.TestCase):
         p = run("validate", "-", stdin=cm)
         self.assertIn("[object-unlabeled]", p.stdout)
         p = run("validate", "-", stdin=PROFILE)
-        self.assertTrue(p.stdout.startswith("<stdin>: valid for containerd"), p.stdout)
+        self.assertRegex(p.stdout, r"(?m)^<stdin>: valid for containerd")
         p = run("validate", "-", stdin='{"defaultAction": ')
         self.assertIn("[json-syntax]", p.stdout)
 
