@@ -185,7 +185,7 @@ static int read_file(DirSource *s, int dfd, const char *name, const struct stat 
         s->files_read++;
         r = source_read_entry(dfd, s->o.path, name, &in->fresh);
         for (size_t k = first_error; k < in->fresh.n_errors; k++)
-                log_profile(LOG_ERR, NULL, in->fresh.errors[k], "source object not used");
+                log_profile(LOG_ERR, NULL, in->fresh.errors[k].message, "source object not used");
         if (r < 0)
                 return r;
         Verdict *v = realloc(in->verdicts, MAX(in->fresh.n, (size_t) 1) * sizeof(Verdict));

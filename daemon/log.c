@@ -144,9 +144,9 @@ void log_diagnostics(const char *path, const char *source, const Diagnostics *d)
         for (size_t i = 0; i < d->n; i++) {
                 const Diagnostic *x = d->items + i;
                 bool error = x->severity == SEVERITY_ERROR;
-                log_profile(error ? LOG_ERR : LOG_WARNING, path, source, "%s: %s [%s]",
-                            error ? "profile rejected" : "profile warning", x->message,
-                            diag_code_to_string(x->code));
+                /* The level reads "warning: " already; an error says what became of the profile. */
+                log_profile(error ? LOG_ERR : LOG_WARNING, path, source, "%s%s [%s]",
+                            error ? "profile rejected: " : "", x->message, diag_code_to_string(x->code));
         }
 }
 

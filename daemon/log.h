@@ -24,8 +24,8 @@ _printf_(4, 5) void log_profile(int priority, const char *path, const char *sour
 #define log_error(...)   log_profile(LOG_ERR, NULL, NULL, __VA_ARGS__)
 #define log_warning(...) log_profile(LOG_WARNING, NULL, NULL, __VA_ARGS__)
 
-/* A verdict's diagnostics, one line each: "profile rejected: ..." for errors, "profile warning: ..."
- * for the rest. Logged when a version is first read, not on every sync. */
+/* A verdict's diagnostics, one line each: "error: profile rejected: MESSAGE [code]" for errors,
+ * "warning: MESSAGE [code]" for the rest. Logged when a version is first read, not on every sync. */
 void log_diagnostics(const char *path, const char *source, const Diagnostics *d);
 
 /* "MESSAGE: strerror(error)" at priority; returns error as a negative errno, so a decision point reads

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,7 +26,7 @@ static void help(void)
                "  -h --help          Show this help\n"
                "     --version       Show the version, with libseccomp's\n"
                "\n"
-               "Run 'seccompd COMMAND --help' for a command's options.\n");
+               "Run 'seccompd COMMAND --help' or 'seccompd help COMMAND' for a command's options.\n");
 }
 
 static void version(void)
@@ -76,6 +77,35 @@ int parse_arch_arg(const char *verb, const char *s, const void **ret)
         return 0;
 }
 
+int option_error(const char *verb, int c, char *const argv[], const struct option *options)
+{
+        /* glibc has moved optind past a long option when it reports it, and past a short option
+         * that ends its word; optopt is the short option's letter, the long option's val when it was
+         * given an argument it does not take, 0 for a long option it does not know. */
+        const char *arg = optind > 0 ? argv[optind - 1] : "";
+        bool is_long = strncmp(arg, "--", 2) == 0;
+        size_t name_len = is_long ? strcspn(arg + 2, "=") : 0;
+        size_t matches = 0;
+
+        for (const struct option *o = options; is_long && o->name; o++)
+                matches += strncmp(o->name, arg + 2, name_len) == 0;
+        fprintf(stderr, "seccompd %s: ", verb);
+        if (c == ':' && is_long)
+                fprintf(stderr, "option '%s' requires an argument", arg);
+        else if (c == ':')
+                fprintf(stderr, "option requires an argument -- '%c'", optopt);
+        else if (is_long && optopt != 0 && arg[2 + name_len] == '=')
+                fprintf(stderr, "option '--%.*s' doesn't allow an argument", (int) name_len, arg + 2);
+        else if (optopt > 0 && optopt < 0x80)
+                fprintf(stderr, "invalid option -- '%c'", optopt);
+        else if (is_long && matches > 1)
+                fprintf(stderr, "option '--%.*s' is ambiguous", (int) name_len, arg + 2);
+        else
+                fprintf(stderr, "unrecognized option '%s'", arg);
+        fprintf(stderr, "; see 'seccompd %s --help'\n", verb);
+        return EXIT_USAGE;
+}
+
 /* The one place where an error becomes an exit status. A verb returns its own outcome as a status
  * (>= 0) or a negative errno, already logged where it was decided; -EINVAL is a configuration that
  * cannot be used and -EBADMSG a state that cannot be trusted, both usage errors. For run, anything else
@@ -109,6 +139,16 @@ int main(int argc, char *argv[])
                 help();
                 return EXIT_USAGE;
         }
+        if (strcmp(argv[1], "help") == 0 && argc > 2) {
+                /* "seccompd help VERB" is "seccompd VERB --help". */
+                for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                        if (strcmp(argv[2], verbs[i].name) == 0) {
+                                char *help_argv[] = {argv[2], (char *) "--help", NULL};
+                                return exit_status(verbs[i].run(2, help_argv), verbs[i].on_error);
+                        }
+                fprintf(stderr, "seccompd help: unknown command \"%s\"; see 'seccompd --help'\n", argv[2]);
+                return EXIT_USAGE;
+        }
         if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
                 help();
                 return EXIT_OK;
@@ -117,7 +157,7 @@ int main(int argc, char *argv[])
                 version();
                 return EXIT_OK;
         }
-        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (strcmp(argv[1], verbs[i].name) == 0)
                         return exit_status(verbs[i].run(argc - 1, argv + 1), verbs[i].on_error);
         fprintf(stderr, "seccompd: unknown command \"%s\"; see 'seccompd --help'\n", argv[1]);

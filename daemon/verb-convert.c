@@ -76,7 +76,8 @@ int verb_convert(int argc, char *argv[])
         int c, rt, r, status = EXIT_OK;
 
         optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         help();
@@ -109,6 +110,9 @@ int verb_convert(int argc, char *argv[])
                         o.caps = (const char *const *) caps;
                         o.n_caps = n_caps;
                         break;
+                case '?':
+                case ':':
+                        return option_error("convert", c, argv, options);
                 default:
                         return EXIT_USAGE;
                 }

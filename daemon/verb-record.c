@@ -24,7 +24,10 @@
 #include "verbs.h"
 
 #define PRINTK_RATELIMIT "/proc/sys/kernel/printk_ratelimit"
-#define LINE_MAX_BYTES   (64 * 1024)
+/* Where deploy/ and the chart's documented install put seccompd, and so where it watches ConfigMaps
+ * by default (deploy/base/namespace.yaml; charts/seccompd: the release namespace). */
+#define SECCOMPD_NAMESPACE "seccompd-system"
+#define LINE_MAX_BYTES     (64 * 1024)
 
 static volatile sig_atomic_t stop_signal;
 
@@ -88,7 +91,8 @@ static void help(void)
                "     --merge PROFILE    Union with an existing profile\n"
                "     --default-action A The profile's defaultAction (default SCMP_ACT_ERRNO)\n"
                "     --configmap NAME   Print a ConfigMap manifest (key NAME.json) for kubectl apply\n"
-               "     --namespace NS     The ConfigMap's namespace\n"
+               "     --namespace NS     The ConfigMap's namespace (default: " SECCOMPD_NAMESPACE ", where\n"
+               "                        deploy/ and the chart run seccompd)\n"
                "  -o --output FILE     Write to FILE (atomically) instead of standard output\n"
                "  -h --help            Show this help\n"
                "\n"
@@ -663,7 +667,8 @@ int verb_record(int argc, char *argv[])
         if (!comms || !exes || !containers || !pids)
                 return EXIT_USAGE;
         optind = 0;
-        while ((c = getopt_long(argc, argv, "ho:", options, NULL)) >= 0)
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":ho:", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         help();
@@ -757,6 +762,9 @@ int verb_record(int argc, char *argv[])
                 case 'o':
                         output = optarg;
                         break;
+                case '?':
+                case ':':
+                        return option_error("record", c, argv, options);
                 default:
                         return EXIT_USAGE;
                 }
@@ -768,6 +776,15 @@ int verb_record(int argc, char *argv[])
         if (namespace && !configmap) {
                 fprintf(stderr, "seccompd record: --namespace goes with --configmap NAME\n");
                 return EXIT_USAGE;
+        }
+        if (configmap && !namespace) {
+                /* Without one, kubectl apply puts it in the context's namespace (often "default"),
+                 * where seccompd does not look. */
+                namespace = SECCOMPD_NAMESPACE;
+                fprintf(stderr,
+                        "seccompd record: ConfigMap %s in namespace " SECCOMPD_NAMESPACE
+                        ", the one seccompd watches by default; --namespace to choose another\n",
+                        configmap);
         }
         if (configmap && audit_profile_to_configmap(configmap, namespace, "{}\n", &manifest) < 0) {
                 fprintf(stderr, "seccompd record: --configmap takes a ConfigMap name (lowercase letters, "

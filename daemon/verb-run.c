@@ -192,7 +192,8 @@ int verb_run(int argc, char *argv[])
                 return -ENOMEM;
 
         optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         help();
@@ -290,6 +291,9 @@ int verb_run(int argc, char *argv[])
                                 return EXIT_USAGE;
                         }
                         break;
+                case '?':
+                case ':':
+                        return option_error("run", c, argv, options);
                 default:
                         return EXIT_USAGE;
                 }

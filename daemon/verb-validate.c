@@ -7,6 +7,7 @@
 #include "cache.h"
 #include "shared/fileio.h"
 #include "sync/source.h"
+#include "validate-manifest.h"
 #include "validate.h"
 #include "verbs.h"
 
@@ -17,8 +18,10 @@ static void help(void)
                "Check seccomp profiles the way the node's runtime will read them: decoded as Go does,\n"
                "checked against what containerd or CRI-O and runc make of them, and compiled by\n"
                "libseccomp. One line per problem: FILE:LINE:COL: error|warning: MESSAGE [code].\n"
-               "A *.yaml or *.yml FILE is a manifest: every profile key of its ConfigMaps and Secrets\n"
-               "labeled seccompd.io/profile=true is checked.\n"
+               "A *.yaml or *.yml FILE is a manifest (so is - when it is YAML, or a Kubernetes object in\n"
+               "JSON): every profile key of its ConfigMaps and Secrets labeled seccompd.io/profile=true\n"
+               "is checked, List items included, at the manifest's lines; what seccompd would not\n"
+               "install from it (no label, another value, a key not ending in .json, ...) is an error.\n"
                "\n"
                "Options:\n"
                "     --runtime RUNTIME    containerd (default) or cri-o\n"
@@ -27,19 +30,22 @@ static void help(void)
                "                          node images; runc before 1.2 refuses any seccomp flags)\n"
                "     --allow-notify PATH  Accept SCMP_ACT_NOTIFY with this listenerPath (repeatable)\n"
                "     --strict             Treat warnings as errors\n"
-               "     --json               Print one JSON document instead of lines\n"
+               "     --json               Print one JSON document instead of lines: {\"files\": [...]},\n"
+               "                          one entry per profile, and one per manifest for its own\n"
+               "                          problems (\"manifest\": true); see README.md\n"
                "  -h --help               Show this help\n"
                "\n"
                "Exit status: 0 every file valid, 1 a file invalid, 2 usage or I/O error.\n");
 }
 
-static void print_human(const char *file, const Verdict *v, const ValidateOptions *o, bool strict)
+void print_human(const char *file, const Verdict *v, const ValidateOptions *o, bool strict,
+                 const char *lines_file)
 {
         size_t warnings = diagnostics_count(&v->diagnostics, SEVERITY_WARNING);
         size_t errors = diagnostics_count(&v->diagnostics, SEVERITY_ERROR);
 
         for (size_t i = 0; i < v->diagnostics.n; i++)
-                diagnostic_print(stdout, file, v->diagnostics.items + i, strict);
+                diagnostic_print(stdout, lines_file ?: file, v->diagnostics.items + i, strict);
         bool valid = v->valid && !(strict && warnings > 0);
         unsigned major, minor;
         validate_runc_version(o, &major, &minor);
@@ -58,7 +64,7 @@ static void print_human(const char *file, const Verdict *v, const ValidateOption
                warnings == 1 ? "" : "s", valid ? but : "");
 }
 
-static json_t *verdict_to_json(const char *file, const Verdict *v, bool strict)
+json_t *verdict_to_json(const char *file, const Verdict *v, bool strict)
 {
         json_t *diags = json_array(), *doc;
         size_t warnings = diagnostics_count(&v->diagnostics, SEVERITY_WARNING);
@@ -90,51 +96,6 @@ static bool is_manifest(const char *path)
         return (n > 5 && strcmp(path + n - 5, ".yaml") == 0) || (n > 4 && strcmp(path + n - 4, ".yml") == 0);
 }
 
-static void report(const char *name, const Verdict *v, const ValidateOptions *o, bool strict, json_t *files,
-                   bool *any_invalid)
-{
-        bool invalid = !v->valid || (strict && diagnostics_count(&v->diagnostics, SEVERITY_WARNING) > 0);
-        *any_invalid = *any_invalid || invalid;
-        if (files)
-                json_array_append_new(files, verdict_to_json(name, v, strict));
-        else
-                print_human(name, v, o, strict);
-}
-
-/* Every profile key of every labeled ConfigMap/Secret in a manifest, exactly as the daemon would read
- * it: what an admin is about to kubectl apply. Each is reported as "FILE: Kind ns/name data[key]". */
-static int validate_manifest(const char *path, const char *file, VerdictCache *cache,
-                             const ValidateOptions *o, bool strict, json_t *files, bool *any_invalid)
-{
-        _cleanup_free_ char *buf = NULL;
-        SourceSet s = {.complete = true};
-        size_t len;
-        int r = read_full_file(path, MANIFEST_MAX_SIZE, &buf, &len);
-        if (r < 0) {
-                fprintf(stderr, "seccompd validate: cannot read %s: %s\n", file, strerror(-r));
-                return r;
-        }
-        r = source_read_manifest(file, buf, len, &s);
-        for (size_t i = 0; r >= 0 && i < s.n_errors; i++) {
-                printf("error: %s\n", s.errors[i]);
-                *any_invalid = true;
-        }
-        if (r >= 0 && s.n == 0 && s.n_errors == 0)
-                printf("%s: no ConfigMap or Secret labeled " LABEL_PROFILE "=true\n", file);
-        for (size_t i = 0; r >= 0 && i < s.n; i++) {
-                Verdict v;
-                r = profile_validate_cached(cache, s.items[i].bytes, s.items[i].len, o, &v, NULL);
-                if (r < 0)
-                        break;
-                report(s.items[i].origin, &v, o, strict, files, any_invalid);
-                verdict_clear(&v);
-        }
-        if (r < 0)
-                fprintf(stderr, "seccompd validate: %s: %s\n", file, strerror(-r));
-        source_set_clear(&s);
-        return r;
-}
-
 int verb_validate(int argc, char *argv[])
 {
         enum { ARG_RUNTIME = 0x100, ARG_ARCH, ARG_RUNC_VERSION, ARG_ALLOW_NOTIFY, ARG_STRICT, ARG_JSON };
@@ -159,7 +120,8 @@ int verb_validate(int argc, char *argv[])
         if (!allow)
                 return EXIT_USAGE;
         optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         help();
@@ -197,6 +159,9 @@ int verb_validate(int argc, char *argv[])
                 case ARG_JSON:
                         as_json = true;
                         break;
+                case '?':
+                case ':':
+                        return option_error("validate", c, argv, options);
                 default:
                         return EXIT_USAGE;
                 }
@@ -213,21 +178,36 @@ int verb_validate(int argc, char *argv[])
                 files = json_array();
 
         int status = EXIT_OK;
+        ValidateRun run = {.options = &o, .cache = cache, .strict = strict, .files = files};
         for (int i = optind; i < argc; i++) {
                 _cleanup_free_ char *buf = NULL;
-                const char *file = strcmp(argv[i], "-") == 0 ? "<stdin>" : argv[i];
+                bool is_stdin = strcmp(argv[i], "-") == 0, manifest = is_manifest(argv[i]);
+                const char *file = is_stdin ? "<stdin>" : argv[i];
                 size_t len;
                 Verdict v;
                 int r;
 
-                if (is_manifest(argv[i])) {
-                        r = validate_manifest(argv[i], file, cache, &o, strict, as_json ? files : NULL,
-                                              &any_invalid);
-                        if (r < 0)
+                /* A file's name says what it is, as in a directory source; standard input, its bytes. */
+                r = read_full_file(argv[i], is_stdin || manifest ? MANIFEST_MAX_SIZE : PROFILE_MAX_SIZE,
+                                   &buf, &len);
+                if (r >= 0 && is_stdin)
+                        manifest = validate_text_is_manifest(buf, len);
+                if (r >= 0 && manifest) {
+                        r = validate_manifest(&run, file, buf, len);
+                        if (r < 0) {
+                                fprintf(stderr, "seccompd validate: %s: %s\n", file, strerror(-r));
                                 status = EXIT_USAGE;
+                        }
                         continue;
                 }
-                r = read_full_file(argv[i], PROFILE_MAX_SIZE, &buf, &len);
+                if (r == -EFBIG && manifest) {
+                        fprintf(stderr, "seccompd validate: cannot read %s: larger than %d MiB\n", file,
+                                MANIFEST_MAX_SIZE / 1024 / 1024);
+                        status = EXIT_USAGE;
+                        continue;
+                }
+                if (r >= 0 && len > PROFILE_MAX_SIZE)
+                        r = -EFBIG;
                 if (r == -EFBIG)
                         /* Judged on its size alone; the bytes were never kept. */
                         r = profile_validate(NULL, PROFILE_MAX_SIZE + 1, &o, &v);
@@ -249,7 +229,7 @@ int verb_validate(int argc, char *argv[])
                 if (as_json)
                         json_array_append_new(files, verdict_to_json(file, &v, strict));
                 else
-                        print_human(file, &v, &o, strict);
+                        print_human(file, &v, &o, strict, NULL);
                 verdict_clear(&v);
         }
         if (as_json) {
@@ -264,5 +244,5 @@ int verb_validate(int argc, char *argv[])
                 return EXIT_USAGE;
         if (status != EXIT_OK)
                 return status;
-        return any_invalid ? EXIT_INVALID : EXIT_OK;
+        return any_invalid || run.any_invalid ? EXIT_INVALID : EXIT_OK;
 }

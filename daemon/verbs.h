@@ -26,5 +26,10 @@ int verb_record(int argc, char *argv[]);
 void diagnostic_print(FILE *f, const char *file, const Diagnostic *d, bool as_error);
 
 /* Shared option parsing. */
+struct option;
+/* getopt_long's '?' (an option it does not know, or an argument to one that takes none) and ':' (an
+ * argument missing) as one line, "seccompd VERB: unrecognized option '--x'; see 'seccompd VERB
+ * --help'". For it, a verb sets opterr = 0 and starts its optstring with ':'. Returns EXIT_USAGE. */
+int option_error(const char *verb, int c, char *const argv[], const struct option *options);
 int parse_runtime_arg(const char *verb, const char *s, int *ret);
 int parse_arch_arg(const char *verb, const char *s, const void **ret);

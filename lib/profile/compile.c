@@ -103,11 +103,14 @@ int effective_compile(const Effective *e, const ArchInfo *arch, Diagnostics *d, 
         if (!ctx)
                 return -EINVAL;
 
+        /* On the node, runc's filter starts from the node's own architecture. Native is removed first:
+         * libseccomp refuses (-EDOM) an architecture whose byte order differs from one already in the
+         * filter, so s390x or mips64 could not be added beside an x86_64 or aarch64 host's. */
         if (arch->token != seccomp_arch_native()) {
-                r = seccomp_arch_add(ctx, arch->token);
+                r = seccomp_arch_remove(ctx, SCMP_ARCH_NATIVE);
                 if (r < 0)
                         return r;
-                r = seccomp_arch_remove(ctx, SCMP_ARCH_NATIVE);
+                r = seccomp_arch_add(ctx, arch->token);
                 if (r < 0)
                         return r;
         }

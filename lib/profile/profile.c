@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "profile.h"
+#include "shared/edit-distance.h"
 
 /* A small table-driven decoder: one descriptor per Go struct field, so Go's matching, duplicate and
  * null rules are written once. */
@@ -156,34 +157,6 @@ static bool key_equal_fold(const char *key, size_t key_len, const char *field)
                         return false;
         }
         return k == end;
-}
-
-size_t edit_distance(const char *a, const char *b, size_t limit)
-{
-        size_t la = strlen(a), lb = strlen(b);
-        size_t row[64];
-
-        if (la >= ELEMENTSOF(row) || lb >= ELEMENTSOF(row))
-                return limit + 1;
-        if ((la > lb ? la - lb : lb - la) > limit)
-                return limit + 1;
-        for (size_t j = 0; j <= lb; j++)
-                row[j] = j;
-        for (size_t i = 1; i <= la; i++) {
-                size_t diag = row[0], best;
-                row[0] = i;
-                best = row[0];
-                for (size_t j = 1; j <= lb; j++) {
-                        size_t up = row[j];
-                        size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-                        row[j] = MIN(MIN(row[j] + 1, row[j - 1] + 1), diag + cost);
-                        diag = up;
-                        best = MIN(best, row[j]);
-                }
-                if (best > limit)
-                        return limit + 1;
-        }
-        return row[lb];
 }
 
 static const char *article(JsonType t)

@@ -108,6 +108,3 @@ static inline void profile_freep(Profile **p)
         if (*p)
                 profile_free(*p);
 }
-
-/* Edit distance, for "did you mean" suggestions. Bounded: returns limit+1 when the distance exceeds it. */
-size_t edit_distance(const char *a, const char *b, size_t limit);

@@ -3,7 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "profile.h"
+#include "shared/edit-distance.h"
+#include "shared/macro.h"
 #include "syscalls.h"
 
 static int compare_name(const void *key, const void *item)

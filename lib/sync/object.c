@@ -61,9 +61,11 @@ void object_profiles_clear(ObjectProfiles *p)
         free(p->profiles);
         for (size_t i = 0; i < p->n_refusals; i++) {
                 free(p->refusals[i].message);
+                free(p->refusals[i].at);
                 free(p->refusals[i].path);
         }
         free(p->refusals);
+        free(p->ignored);
         *p = (ObjectProfiles){};
 }
 
@@ -85,25 +87,38 @@ static bool is_tenant(const ObjectDecodeOptions *o, const char *ns, size_t len)
         return false;
 }
 
+/* What is refused, and where it is in a manifest. */
+typedef struct Refused {
+        const char *at; /* "data[a.json]", ... */
+        unsigned line, column;
+} Refused;
+
 /* who: "[WHERE: ]Kind ns/name", the start of every message. */
-_printf_(5, 6) static int refuse(ObjectProfiles *out, const char *who, const char *path, bool whole_object,
-                                 const char *fmt, ...)
+_printf_(6, 7) static int refuse(ObjectProfiles *out, const char *who, Refused at, const char *path,
+                                 bool whole_object, const char *fmt, ...)
 {
-        _cleanup_free_ char *what = NULL, *message = NULL, *p = NULL;
+        _cleanup_free_ char *what = NULL, *message = NULL, *p = NULL, *a = NULL;
         va_list ap;
         int r;
 
         va_start(ap, fmt);
         r = vasprintf(&what, fmt, ap);
         va_end(ap);
-        if (r < 0 || asprintf(&message, "%s: %s", who, what) < 0 || (path && !(p = strdup(path))))
+        if (r < 0 || asprintf(&message, "%s: %s", who, what) < 0 || (path && !(p = strdup(path))) ||
+            !(a = strdup(at.at)))
                 return -ENOMEM;
         ObjectRefusal *list = realloc(out->refusals, (out->n_refusals + 1) * sizeof(ObjectRefusal));
         if (!list)
                 return -ENOMEM;
         out->refusals = list;
         out->refusals[out->n_refusals++] = (ObjectRefusal){
-                .message = TAKE_PTR(message), .path = TAKE_PTR(p), .whole_object = whole_object};
+                .message = TAKE_PTR(message),
+                .at = TAKE_PTR(a),
+                .line = at.line,
+                .column = at.column,
+                .path = TAKE_PTR(p),
+                .whole_object = whole_object,
+        };
         return 0;
 }
 
@@ -112,30 +127,34 @@ static int decode_entry(ObjectProfiles *out, const char *who, const char *dir, O
                         bool base64, const ObjectEntry *e, bool adopt)
 {
         const char *f = field_names[field], *why;
-        _cleanup_free_ char *path = NULL, *origin = NULL, *bytes = NULL;
+        _cleanup_free_ char *path = NULL, *origin = NULL, *bytes = NULL, *at_key = NULL;
+        Refused at = {.at = f, .line = e->key.line, .column = e->key.column};
         size_t len;
         int r;
 
         if (!e->key.value)
-                return refuse(out, who, NULL, false, "%s: a key that is not a string", f);
+                return refuse(out, who, at, NULL, false, "%s: a key that is not a string", f);
         /* Printed with %s, a key is cut at its first NUL: that is the name the refusal shows. */
         const char *key = e->key.value;
+        if (asprintf(&at_key, "%s[%s]", f, key) < 0)
+                return -ENOMEM;
+        at.at = at_key;
         if (text_has_nul(e->key))
-                return refuse(out, who, NULL, false, "%s[%s]: the key holds a NUL byte", f, key);
+                return refuse(out, who, at, NULL, false, "%s: the key holds a NUL byte", at_key);
         if ((why = profile_file_name_invalid(key)))
-                return refuse(out, who, NULL, false, "%s[%s]: %s", f, key, why);
+                return refuse(out, who, at, NULL, false, "%s: %s", at_key, why);
         r = profile_target_path(dir, key, &path);
         if (r < 0)
                 return r;
         if (!e->is_string)
-                return refuse(out, who, path, false, "%s[%s]: the value is not a string", f, key);
+                return refuse(out, who, at, path, false, "%s: the value is not a string", at_key);
         if (text_has_nul(e->value))
-                return refuse(out, who, path, false, "%s[%s]: the value holds a NUL byte", f, key);
+                return refuse(out, who, at, path, false, "%s: the value holds a NUL byte", at_key);
         if (base64) {
                 uint8_t *b = NULL;
                 r = base64_decode(e->value.value, e->value.len, &b, &len);
                 if (r == -EINVAL)
-                        return refuse(out, who, path, false, "%s[%s]: not valid base64", f, key);
+                        return refuse(out, who, at, path, false, "%s: not valid base64", at_key);
                 if (r < 0)
                         return r;
                 bytes = (char *) b;
@@ -156,6 +175,11 @@ static int decode_entry(ObjectProfiles *out, const char *who, const char *dir, O
         out->profiles[out->n] = (ObjectProfile){
                 .key = strdup(key),
                 .field = field,
+                /* Decoded bytes are not the text: positions in them map to no place in the file. */
+                .place = {.line = e->key.line,
+                          .column = e->key.column,
+                          .verbatim_line = base64 ? 0 : e->value.verbatim_line,
+                          .verbatim_column = base64 ? 0 : e->value.verbatim_column},
                 .path = TAKE_PTR(path),
                 .origin = TAKE_PTR(origin),
                 .bytes = TAKE_PTR(bytes),
@@ -167,15 +191,13 @@ static int decode_entry(ObjectProfiles *out, const char *who, const char *dir, O
         return 0;
 }
 
-static int decode(const ObjectDescription *d, const ObjectDecodeOptions *o, size_t kind, ObjectProfiles *out)
+static int decode(const ObjectDescription *d, const ObjectDecodeOptions *o, size_t kind, const char *who,
+                  ObjectProfiles *out)
 {
-        _cleanup_free_ char *who = NULL, *tenant_dir = NULL;
+        _cleanup_free_ char *tenant_dir = NULL;
         const char *ns = d->namespace, *dir = d->directory.value, *why;
         int r;
 
-        if (asprintf(&who, "%s%s%s %s%s%s", o->where ?: "", o->where ? ": " : "", d->kind, ns ?: "",
-                     ns ? "/" : "", d->name ?: "?") < 0)
-                return -ENOMEM;
         out->tenant = ns && is_tenant(o, ns, strlen(ns));
 
         if (dir && d->directory.len == 0)
@@ -184,14 +206,17 @@ static int decode(const ObjectDescription *d, const ObjectDecodeOptions *o, size
                 why = "the value holds a NUL byte";
         else
                 why = profile_directory_invalid(dir);
+        Refused annotation = {.at = "metadata.annotations[" ANNOTATION_DIRECTORY "]",
+                              .line = d->directory.line,
+                              .column = d->directory.column};
         if (why)
-                return refuse(out, who, NULL, true, "annotation %s \"%s\": %s", ANNOTATION_DIRECTORY, dir,
-                              why);
+                return refuse(out, who, annotation, NULL, true, "annotation %s \"%s\": %s",
+                              ANNOTATION_DIRECTORY, dir, why);
         size_t first = dir ? strcspn(dir, "/") : 0;
         if (!out->tenant && dir && is_tenant(o, dir, first))
                 /* An admin object may not write into a tenant's directory, nor a tenant into another's:
                  * tenants are forced under their own namespace, admins kept out of all of them. */
-                return refuse(out, who, NULL, true,
+                return refuse(out, who, annotation, NULL, true,
                               "conflict: annotation %s \"%s\" is inside tenant namespace %.*s's directory",
                               ANNOTATION_DIRECTORY, dir, (int) first, dir);
         if (out->tenant) {
@@ -208,11 +233,13 @@ static int decode(const ObjectDescription *d, const ObjectDecodeOptions *o, size
                 if (!m->present)
                         continue;
                 if (!m->is_map) {
-                        r = refuse(out, who, NULL, false, "%s is not a mapping", field_names[field]);
+                        r = refuse(out, who, (Refused){field_names[field], m->line, m->column}, NULL, false,
+                                   "%s is not a mapping", field_names[field]);
                         if (r < 0)
                                 return r;
                         continue;
                 }
+
                 for (size_t k = 0; k < m->n; k++) {
                         r = decode_entry(out, who, dir, field, kinds[kind].fields[i].base64, m->entries + k,
                                          adopt);
@@ -223,19 +250,101 @@ static int decode(const ObjectDescription *d, const ObjectDecodeOptions *o, size
         return 0;
 }
 
+/* "data and binaryData (base64)": what is read of a kind, for a person. */
+static void kind_fields(size_t kind, const char *conjunction, char buf[static 64])
+{
+        (void) snprintf(buf, 64, "%s%s %s %s%s", field_names[kinds[kind].fields[0].field],
+                        kinds[kind].fields[0].base64 ? " (base64)" : "", conjunction,
+                        field_names[kinds[kind].fields[1].field],
+                        kinds[kind].fields[1].base64 ? " (base64)" : "");
+}
+
+static bool has_suffix(ObjectText t, const char *suffix)
+{
+        size_t n = strlen(suffix);
+        return t.value && t.len >= n && memcmp(t.value + t.len - n, suffix, n) == 0;
+}
+
+/* Why an object of a kind seccompd reads gives nothing, and what would make it give profiles: said
+ * by the decoder, which knows the rules, for seccompd validate to print. */
+static int explain_ignored(const ObjectDescription *d, size_t kind, const char *who, ObjectProfiles *out)
+{
+        char fields[64];
+        int r;
+
+        kind_fields(kind, out->status == OBJECT_EMPTY ? "or" : "and", fields);
+        for (size_t i = 0; i < ELEMENTSOF(kinds[kind].fields); i++) {
+                const ObjectMap *m = d->fields + kinds[kind].fields[i].field;
+                for (size_t k = 0; k < m->n; k++)
+                        out->looks_like_profiles =
+                                out->looks_like_profiles || has_suffix(m->entries[k].key, ".json");
+        }
+        /* The API server's selector skips Secrets unless seccompd run --source kube has --secrets. */
+        const char *secrets = strcmp(kinds[kind].kind, "Secret") == 0
+                                      ? "; from the API, Secrets are read only with seccompd run --secrets"
+                                      : "";
+        switch (out->status) {
+        case OBJECT_UNLABELED:
+                r = asprintf(
+                        &out->ignored,
+                        "%s: not labeled %s: \"true\", so seccompd installs nothing from it; add the label "
+                        "(metadata.labels, the value exactly \"true\"), and each key of %s is then one "
+                        "profile, its name ending in \".json\"%s",
+                        who, LABEL_PROFILE, fields, secrets);
+                break;
+        case OBJECT_LABEL_VALUE:
+                r = asprintf(
+                        &out->ignored,
+                        "%s: label %s is \"%.*s\", not \"true\", so seccompd installs nothing from it; the "
+                        "value must be exactly \"true\" (%s: \"true\"), and each key of %s is then one "
+                        "profile, its name ending in \".json\"%s",
+                        who, LABEL_PROFILE, (int) MIN(d->label.len, (size_t) 64), d->label.value,
+                        LABEL_PROFILE, fields, secrets);
+                break;
+        default:
+                r = asprintf(&out->ignored,
+                             "%s: labeled %s: \"true\" but no key in %s, so seccompd has no profile to "
+                             "install from it",
+                             who, LABEL_PROFILE, fields);
+                break;
+        }
+        return r < 0 ? -ENOMEM : 0;
+}
+
 int object_decode(const ObjectDescription *d, const ObjectDecodeOptions *o, ObjectProfiles *ret)
 {
         _cleanup_(object_profiles_clear) ObjectProfiles out = {};
+        _cleanup_free_ char *who = NULL;
+        const char *ns = d->namespace;
         size_t kind = 0;
+        int r;
 
         while (kind < ELEMENTSOF(kinds) && !(d->kind && strcmp(d->kind, kinds[kind].kind) == 0))
                 kind++;
-        /* Other objects may share a manifest; unlabeled ones are not ours. */
-        if (kind < ELEMENTSOF(kinds) && (!o->require_label || text_is(d->label, "true"))) {
-                int r = decode(d, o, kind, &out);
+        if (kind == ELEMENTSOF(kinds)) {
+                /* Other objects may share a manifest. */
+                out.status = OBJECT_OTHER_KIND;
+                goto done;
+        }
+        if (asprintf(&who, "%s%s%s %s%s%s", o->where ?: "", o->where ? ": " : "", d->kind, ns ?: "",
+                     ns ? "/" : "", d->name ?: "?") < 0)
+                return -ENOMEM;
+        /* Unlabeled ones are not ours: no refusal, but validate says why. */
+        if (o->require_label && !text_is(d->label, "true"))
+                out.status = d->label.value ? OBJECT_LABEL_VALUE : OBJECT_UNLABELED;
+        else {
+                r = decode(d, o, kind, who, &out);
+                if (r < 0)
+                        return r;
+                if (out.n == 0 && out.n_refusals == 0)
+                        out.status = OBJECT_EMPTY;
+        }
+        if (out.status != OBJECT_DECODED) {
+                r = explain_ignored(d, kind, who, &out);
                 if (r < 0)
                         return r;
         }
+done:
         *ret = out;
         out = (ObjectProfiles){};
         return 0;

@@ -36,10 +36,16 @@ typedef enum ObjectField {
 const char *object_field_to_string(ObjectField f);
 
 /* A string of the object with its length: YAML scalars and JSON strings may hold NUL bytes. Both
- * parsers also end it with a NUL at value[len], which the decoder relies on. */
+ * parsers also end it with a NUL at value[len], which the decoder relies on. A manifest's reader also
+ * says where it is: a person fixes a key or a profile in the file, not in the object. */
 typedef struct ObjectText {
         const char *value; /* borrowed; NULL when absent or not a string */
         size_t len;
+        unsigned line, column; /* in the manifest, 1-based; 0 when unknown (the API's objects) */
+        /* When the bytes stand verbatim in the manifest (a literal block scalar "|", or a scalar on one
+         * line without escapes): where the first is, each later line at the same column (bytes).
+         * 0 when they do not, and the text's own positions cannot be mapped exactly. */
+        unsigned verbatim_line, verbatim_column;
 } ObjectText;
 
 typedef struct ObjectEntry {
@@ -49,15 +55,17 @@ typedef struct ObjectEntry {
 } ObjectEntry;
 
 typedef struct ObjectMap {
-        bool present;         /* the object has the field */
-        bool is_map;          /* and it is a mapping; when not, the field is refused */
-        ObjectEntry *entries; /* owned by the description; what they point to is borrowed */
+        unsigned line, column; /* of the field's value in the manifest; 0 when unknown */
+        bool present;          /* the object has the field */
+        bool is_map;           /* and it is a mapping; when not, the field is refused */
+        ObjectEntry *entries;  /* owned by the description; what they point to is borrowed */
         size_t n;
 } ObjectMap;
 
 /* What a reader found in one object, in the object's order. Zero-initialise, fill, then
  * object_description_clear(). */
 typedef struct ObjectDescription {
+        unsigned line, column; /* where the object starts in the manifest; 0 when unknown */
         const char *kind;      /* borrowed; NULL when absent */
         const char *namespace; /* borrowed; NULL when absent (a manifest may leave it to kubectl) */
         const char *name;      /* borrowed; NULL when absent */
@@ -79,9 +87,17 @@ typedef struct ObjectDecodeOptions {
         size_t n_tenants;
 } ObjectDecodeOptions;
 
+/* Where a profile is in a manifest: its key, and where its bytes stand verbatim (0: they do not,
+ * e.g. base64). All 0 for the API's objects. */
+typedef struct ObjectPlace {
+        unsigned line, column;
+        unsigned verbatim_line, verbatim_column;
+} ObjectPlace;
+
 typedef struct ObjectProfile {
         char *key;
         ObjectField field;
+        ObjectPlace place;
         char *path;   /* relative target, valid; under <namespace>/ for a tenant */
         char *origin; /* "[WHERE: ]Kind ns/name field[key]" */
         char *bytes;  /* decoded, NUL-terminated (not counted in len) */
@@ -90,14 +106,31 @@ typedef struct ObjectProfile {
 } ObjectProfile;
 
 typedef struct ObjectRefusal {
-        char *message;     /* "[WHERE: ]Kind ns/name: data[a.json]: not valid base64" */
-        char *path;        /* where the key would have gone, when that is known; else NULL */
-        bool whole_object; /* no profile of the object is used (its directory annotation) */
+        char *message;         /* "[WHERE: ]Kind ns/name: data[a.json]: not valid base64" */
+        char *at;              /* what of the object is refused: "data[a.json]", "data",
+                                * "metadata.annotations[seccompd.io/directory]" */
+        unsigned line, column; /* of that in the manifest; 0 when unknown */
+        char *path;            /* where the key would have gone, when that is known; else NULL */
+        bool whole_object;     /* no profile of the object is used (its directory annotation) */
 } ObjectRefusal;
 
+typedef enum ObjectStatus {
+        OBJECT_DECODED,     /* its profiles and refusals say the rest */
+        OBJECT_EMPTY,       /* decoded, and not one key in the fields read for its kind */
+        OBJECT_OTHER_KIND,  /* not a ConfigMap or Secret */
+        OBJECT_UNLABELED,   /* require_label, and the label is missing */
+        OBJECT_LABEL_VALUE, /* require_label, and the label is not exactly "true" */
+} ObjectStatus;
+
 typedef struct ObjectProfiles {
-        ObjectProfile *profiles; /* in the object's order: ConfigMap data, binaryData; Secret data,
-                                  * stringData */
+        ObjectStatus status;
+        /* For OBJECT_EMPTY, _UNLABELED and _LABEL_VALUE: "[WHERE: ]Kind ns/name: ...", which says what
+         * would make seccompd install something from it. The daemon ignores such objects (a manifest
+         * may hold anything); seccompd validate reports them. */
+        char *ignored;
+        bool looks_like_profiles; /* _UNLABELED, _LABEL_VALUE: a key of its fields ends in ".json" */
+        ObjectProfile *profiles;  /* in the object's order: ConfigMap data, binaryData; Secret data,
+                                   * stringData */
         size_t n;
         ObjectRefusal *refusals;
         size_t n_refusals;
@@ -105,6 +138,7 @@ typedef struct ObjectProfiles {
 } ObjectProfiles;
 
 /* Decodes one object. An object that does not count (another kind, not labeled when that is
- * required) gives nothing and no refusal. Returns 0, or -ENOMEM with *ret untouched. */
+ * required) gives no profile and no refusal, only its status. Returns 0, or -ENOMEM with *ret
+ * untouched. */
 int object_decode(const ObjectDescription *d, const ObjectDecodeOptions *o, ObjectProfiles *ret);
 void object_profiles_clear(ObjectProfiles *p);

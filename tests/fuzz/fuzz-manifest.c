@@ -5,6 +5,7 @@
  * what it gives must hold what the rest of the daemon relies on. */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sync/source.h"
 
@@ -22,6 +23,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 /* A valid relative path, an origin for the log, bytes NUL-terminated. */
                 if (!p->path || !p->path[0] || p->path[0] == '/' || !p->origin || !p->bytes ||
                     p->bytes[p->len] != 0)
+                        abort();
+        }
+        /* Every problem says what, and its text is part of its message. */
+        for (size_t i = 0; i < s.n_errors + s.n_notes; i++) {
+                const SourceProblem *e = i < s.n_errors ? s.errors + i : s.notes + i - s.n_errors;
+                if (!e->message || e->text < e->message || e->text > e->message + strlen(e->message))
                         abort();
         }
         /* A file refused whole says why, and gives nothing. */

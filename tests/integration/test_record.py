@@ -139,6 +139,28 @@ class Shapes(unittest.TestCase):
             self.assertEqual(p.returncode, 2)
             self.assertIn("cannot merge", p.stderr)
 
+    def test_merge_recordings_of_two_architectures(self):
+        """What README says to do for amd64 and arm64 nodes: each recording lists only its own arch
+        and the names made there; --merge of one into the other gives both."""
+        with tempfile.TemporaryDirectory() as d:
+            amd64 = os.path.join(d, "amd64.json")
+            p = run("record", "--from", os.path.join(CASES, "syslog.log"), "--comm", "workload", "--baseline", "none",
+                    "-o", amd64)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(amd64, encoding="utf-8") as f:
+                self.assertEqual(json.load(f)["architectures"], ["SCMP_ARCH_X86_64"])
+            p = run("record", "--from", os.path.join(CASES, "syslog-arm64.log"), "--comm", "workload",
+                    "--baseline", "none", "--merge", amd64, "--configmap", "workload", "-o", f"{d}/cm.yaml")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(f"{d}/cm.yaml", encoding="utf-8") as f:
+                doc = json.loads(yaml.safe_load(f)["data"]["workload.json"])
+            self.assertEqual(doc["architectures"], ["SCMP_ARCH_X86_64", "SCMP_ARCH_AARCH64"])
+            # futex only on the arm64 node, the rest on both.
+            self.assertEqual(names_of(json.dumps(doc)), ["exit_group", "futex", "openat", "read", "write"])
+            for arch in ("x86_64", "aarch64"):
+                v = run("validate", "--arch", arch, f"{d}/cm.yaml")
+                self.assertEqual(v.returncode, 0, v.stdout)
+
     def test_output_file_passes_validate(self):
         with tempfile.TemporaryDirectory() as d:
             out = os.path.join(d, "workload.json")
@@ -167,6 +189,15 @@ class Shapes(unittest.TestCase):
             v = run("validate", out)
             self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
             self.assertIn("prod/my-app data[my-app.json]: valid", v.stdout)
+            # Without --namespace: seccompd's own (deploy/'s), where it watches, said on stderr (kubectl
+            # apply would otherwise put it in the context's namespace, which seccompd does not watch).
+            p = run("record", "--from", os.path.join(CASES, "kmsg.log"), "--configmap", "my-app")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(os.path.join(ROOT, "deploy", "base", "namespace.yaml"), encoding="utf-8") as f:
+                namespace = yaml.safe_load(f)["metadata"]["name"]
+            self.assertEqual(yaml.safe_load(p.stdout)["metadata"]["namespace"], namespace)
+            self.assertIn(f"seccompd record: ConfigMap my-app in namespace {namespace}, the one seccompd watches "
+                          "by default; --namespace to choose another\n", p.stderr)
             for bad in (["--configmap", "My_App"], ["--namespace", "x"], ["--configmap", "a", "--namespace", "a.b"]):
                 self.assertEqual(run("record", "--from", os.path.join(CASES, "kmsg.log"), *bad).returncode, 2, bad)
 

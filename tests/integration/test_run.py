@@ -63,6 +63,10 @@ class Once(unittest.TestCase):
                 self.assertEqual(os.stat(f"{self.root}/profiles/{name}.json").st_mode & 0o7777, 0o644)
         self.assertIn("installed path=profiles/violation.json", p.stderr)
         self.assertIn("[container-cannot-start]", p.stderr)  # the warning reaches the log
+        # Said once: the level is the line's prefix (issue 13: "warning: profile warning: ...").
+        self.assertRegex(p.stderr, r"(?m)^warning: defaultAction: .*\[container-cannot-start\] "
+                                   r"path=profiles/violation\.json")
+        self.assertNotIn("profile warning", p.stderr)
 
     def test_rejected_and_conflicting_exit_1_valid_ones_installed(self):
         write(f"{self.src}/good.json", profile(1))
@@ -359,9 +363,12 @@ data: {x.json: '{}'}
         p = subprocess.run([SECCOMPD, "validate", f"{self.src}/cm.yaml"], capture_output=True, text=True)
         self.assertEqual(p.returncode, 1)
         self.assertIn("cm.yaml: ConfigMap apps/team data[good.json]: valid for containerd", p.stdout)
-        self.assertRegex(p.stdout, r"cm\.yaml: ConfigMap apps/team data\[bad\.json\]:1:\d+: error: defaultAction: "
+        # The manifest's line and column, where the profile's bytes stand verbatim (issue 13).
+        self.assertRegex(p.stdout, r"cm\.yaml:6:31: error: ConfigMap apps/team data\[bad\.json\]: defaultAction: "
                                    r"unknown action .*\[unknown-action\]")
-        self.assertNotIn("unlabeled", p.stdout)
+        # Not read, but a key of it looks like a profile's: named, with what would make it read.
+        self.assertRegex(p.stdout, r"cm\.yaml:8:1: error: ConfigMap unlabeled: not labeled seccompd\.io/profile: "
+                                   r"\"true\", so seccompd installs nothing from it; .*\[object-unlabeled\]")
 
     def test_untrusted_state_file_exit_2_nothing_outside_touched(self):
         """Finding 14 of issue 12: "f 1 ../victim/x.json" in the state file had seccompd delete a file

@@ -187,7 +187,7 @@ static void test_same_object_both_ways(void **state)
                 assert_int_equal(api.n_refusals, n_refusals);
                 for (size_t i = 0; i < n_refusals; i++) {
                         char *expected = prefixed(k->refusals[i]);
-                        assert_string_equal(yaml.errors[i], expected);
+                        assert_string_equal(yaml.errors[i].message, expected);
                         assert_string_equal(api.refusals[i].message, expected);
                         free(expected);
                 }

@@ -83,13 +83,6 @@ static void test_type_errors_keep_decoding(void **state)
         diagnostics_clear(&d);
 }
 
-static void test_edit_distance(void **state)
-{
-        assert_int_equal(edit_distance("sycalls", "syscalls", 3), 1);
-        assert_int_equal(edit_distance("mkdri", "mkdir", 3), 2);
-        assert_int_equal(edit_distance("abcdef", "uvwxyz", 2), 3);
-}
-
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -98,7 +91,6 @@ int main(void)
                 cmocka_unit_test(test_duplicate_array_decodes_into_existing_elements),
                 cmocka_unit_test(test_case_folding),
                 cmocka_unit_test(test_type_errors_keep_decoding),
-                cmocka_unit_test(test_edit_distance),
         };
         cmocka_set_message_output(CM_OUTPUT_TAP);
         return cmocka_run_group_tests(tests, NULL, NULL);

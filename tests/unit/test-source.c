@@ -2,7 +2,10 @@
 /* The manifest reader's bounds, on what an attacker who can write one source file would try: aliases
  * that repeat a large value, nesting that libyaml 0.2.5 scans in quadratic time, bytes that are not
  * UTF-8. Each is refused with the file's name and the position, the file's objects are not used, and
- * the set is marked incomplete so that nothing the file provided before is deleted. */
+ * the set is marked incomplete so that nothing the file provided before is deleted.
+ *
+ * And what it reads beside profiles (issue 13): the items of a List as objects, why an object of a
+ * kind seccompd reads gives nothing, and where each profile and problem is in the file. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,7 +38,7 @@ static void assert_refused(const SourceSet *s, const char *prefix, const char *w
         assert_int_equal(s->n, 0);
         assert_false(s->complete);
         assert_true(s->n_errors > 0);
-        const char *e = s->errors[s->n_errors - 1];
+        const char *e = s->errors[s->n_errors - 1].message;
         print_message("# %s\n", e);
         assert_true(strncmp(e, prefix, strlen(prefix)) == 0);
         assert_non_null(strstr(e, what));
@@ -164,6 +167,203 @@ static void test_syntax_error_uses_nothing_of_the_file(void **state)
         source_set_clear(&s);
 }
 
+static void test_list_items_are_objects(void **state)
+{
+        /* kubectl get cm -o yaml: a List of objects; the API's ConfigMapList leaves kind out of its
+         * items (apimachinery fills it in from the list's kind); a List inside a List is no object
+         * kubectl applies. Bounded as documents are: the items are nodes of one document. */
+        static const char text[] =
+                "apiVersion: v1\n"
+                "kind: List\n"
+                "items:\n"
+                "- apiVersion: v1\n"
+                "  kind: ConfigMap\n"
+                "  metadata: {name: a, namespace: ns, labels: {seccompd.io/profile: \"true\"}}\n"
+                "  data: {a.json: '{}'}\n"
+                "- kind: List\n"
+                "  items: [{kind: ConfigMap, metadata: {name: nested, labels: "
+                "{seccompd.io/profile: \"true\"}}, data: {n.json: '{}'}}]\n"
+                "- just a string\n"
+                "metadata: {resourceVersion: \"\"}\n"
+                "---\n"
+                "apiVersion: v1\n"
+                "kind: ConfigMapList\n"
+                "items:\n"
+                "- metadata: {name: b, labels: {seccompd.io/profile: \"true\"}}\n"
+                "  data: {b.json: '{}'}\n"
+                "- apiVersion: v1\n" /* names apiVersion: not filled in */
+                "  metadata: {name: c, labels: {seccompd.io/profile: \"true\"}}\n"
+                "  data: {c.json: '{}'}\n";
+        SourceSet s;
+        read_manifest(text, strlen(text), &s);
+        assert_true(s.complete);
+        assert_int_equal(s.n_errors, 0);
+        assert_int_equal(s.n, 2);
+        assert_string_equal(s.items[0].origin, WHERE ": ConfigMap ns/a data[a.json]");
+        assert_string_equal(s.items[0].object.namespace, "ns");
+        assert_string_equal(s.items[1].origin, WHERE ": ConfigMap b data[b.json]");
+        assert_null(s.items[1].object.namespace);
+        source_set_clear(&s);
+
+        /* Bounded like any document: a List nesting past the bound refuses the file. */
+        char *deep = nested("kind: List\nitems: ", '[', MANIFEST_MAX_DEPTH, ']', MANIFEST_MAX_DEPTH, "\n");
+        read_manifest(deep, strlen(deep), &s);
+        assert_refused(&s, WHERE ":2:", "nesting deeper than 64 levels");
+        source_set_clear(&s);
+        free(deep);
+}
+
+static void test_ignored_objects_say_why(void **state)
+{
+        static const char text[] = "kind: ConfigMap\n"
+                                   "metadata: {name: plain}\n"
+                                   "data: {settings.ini: x}\n"
+                                   "---\n"
+                                   "kind: ConfigMap\n"
+                                   "metadata: {name: forgot}\n"
+                                   "data: {p.json: '{}'}\n"
+                                   "---\n"
+                                   "kind: Secret\n"
+                                   "metadata:\n"
+                                   "  name: yes\n"
+                                   "  labels: {seccompd.io/profile: \"yes\"}\n"
+                                   "data: {p.json: e30=}\n"
+                                   "---\n"
+                                   "kind: ConfigMap\n"
+                                   "metadata: {name: empty, labels: {seccompd.io/profile: \"true\"}}\n"
+                                   "stringData: {p.json: '{}'}\n"
+                                   "---\n"
+                                   "kind: Pod\n"
+                                   "metadata: {name: not-ours}\n";
+        SourceSet s;
+        read_manifest(text, strlen(text), &s);
+        assert_true(s.complete);
+        assert_int_equal(s.n, 0);
+        assert_int_equal(s.n_errors, 0); /* the daemon logs nothing for them */
+        assert_int_equal(s.n_notes, 4);
+        for (size_t i = 0; i < s.n_notes; i++)
+                print_message("# %u:%u %s\n", s.notes[i].line, s.notes[i].column, s.notes[i].message);
+
+        const SourceProblem *n = s.notes;
+        assert_int_equal(n[0].kind, SOURCE_OBJECT_UNLABELED);
+        assert_false(n[0].looks_like_profiles);
+        assert_int_equal(n[0].line, 1);
+        assert_int_equal(n[0].column, 1);
+        assert_string_equal(n[0].object.name, "plain");
+        assert_ptr_equal(n[0].text, n[0].message + strlen(WHERE ": "));
+        assert_true(strncmp(n[0].text, "ConfigMap plain: not labeled seccompd.io/profile: \"true\"", 53) ==
+                    0);
+        assert_non_null(strstr(n[0].text,
+                               "each key of data and binaryData (base64) is then one profile, its "
+                               "name ending in \".json\""));
+
+        assert_int_equal(n[1].kind, SOURCE_OBJECT_UNLABELED);
+        assert_true(n[1].looks_like_profiles);
+        assert_int_equal(n[1].line, 5);
+
+        /* The label's value, where it is; a Secret's fields, and the API's --secrets. */
+        assert_int_equal(n[2].kind, SOURCE_OBJECT_LABEL_VALUE);
+        assert_true(n[2].looks_like_profiles);
+        assert_int_equal(n[2].line, 12);
+        assert_int_equal(n[2].column, 33);
+        assert_string_equal(n[2].object.kind, "Secret");
+        assert_non_null(strstr(n[2].text, "label seccompd.io/profile is \"yes\", not \"true\""));
+        assert_non_null(strstr(n[2].text, "data (base64) and stringData"));
+        assert_non_null(strstr(n[2].text, "--secrets"));
+
+        /* A ConfigMap's stringData is not read (the API server has no such field for it). */
+        assert_int_equal(n[3].kind, SOURCE_OBJECT_EMPTY);
+        assert_string_equal(n[3].text,
+                            "ConfigMap empty: labeled seccompd.io/profile: \"true\" but no key in data "
+                            "or binaryData (base64), so seccompd has no profile to install from it");
+        source_set_clear(&s);
+}
+
+static void test_positions(void **state)
+{
+        /* Each profile's key, and where its bytes stand verbatim: checked against the bytes. */
+        static const char text[] = "\xef\xbb\xbf" /* a byte order mark: not a column */
+                                   "kind: ConfigMap\n"
+                                   "metadata: {name: p, labels: {seccompd.io/profile: \"true\"}}\n"
+                                   "data:\n"
+                                   "  block.json: |\n" /* 4 */
+                                   "      {\n"
+                                   "\n"
+                                   "        \"k\": 1\r\n" /* CR LF: one break */
+                                   "      }\n"
+                                   "  line.json: '{\"k\": 1}'\n" /* 9 */
+                                   "  plain.json: 1\n"
+                                   "  quoted.json: \"{\\\"k\\\": 1}\"\n"
+                                   "  twice.json: '{''}'\n"
+                                   "  folded.json: >\n"
+                                   "    {\n"
+                                   "    }\n"
+                                   "  \xc3\xa4.json: x\n" /* refused: not a key character */
+                                   "binaryData:\n"
+                                   "  b64.json: e30=\n";
+        SourceSet s;
+        read_manifest(text, strlen(text), &s);
+        for (size_t i = 0; i < s.n_errors; i++)
+                print_message("# %s\n", s.errors[i].message);
+        assert_int_equal(s.n, 7);
+        static const struct {
+                const char *key;
+                unsigned line, column, verbatim_line, verbatim_column;
+        } expected[] = {
+                {"block.json", 4, 3, 5, 7},   {"line.json", 9, 3, 9, 15},  {"plain.json", 10, 3, 10, 15},
+                {"quoted.json", 11, 3, 0, 0}, {"twice.json", 12, 3, 0, 0}, {"folded.json", 13, 3, 0, 0},
+                {"b64.json", 18, 3, 0, 0},
+        };
+        for (size_t i = 0; i < s.n; i++) {
+                const SourceProfile *p = s.items + i;
+                print_message("# %s %u:%u verbatim %u:%u\n", p->key, p->place.line, p->place.column,
+                              p->place.verbatim_line, p->place.verbatim_column);
+                assert_string_equal(p->key, expected[i].key);
+                assert_int_equal(p->place.line, expected[i].line);
+                assert_int_equal(p->place.column, expected[i].column);
+                assert_int_equal(p->place.verbatim_line, expected[i].verbatim_line);
+                assert_int_equal(p->place.verbatim_column, expected[i].verbatim_column);
+        }
+        assert_int_equal(s.items[0].len, strlen("{\n\n  \"k\": 1\n}\n"));
+        assert_int_equal(s.n_errors, 1);
+        assert_int_equal(s.errors[0].kind, SOURCE_OBJECT_REFUSED);
+        assert_string_equal(s.errors[0].at, "data[\xc3\xa4.json]");
+        assert_int_equal(s.errors[0].line, 16);
+        assert_int_equal(s.errors[0].column, 3);
+        source_set_clear(&s);
+
+        /* Many scalars on one line, after a character of two bytes: found in one walk (each from the
+         * line's start would be quadratic in the line), each at its byte column. */
+        char *wide = malloc(64 * 1024);
+        assert_non_null(wide);
+        size_t n = (size_t) snprintf(wide, 64 * 1024,
+                                     "{kind: ConfigMap, metadata: {name: w, labels: {seccompd.io/profile: "
+                                     "\"true\"}, annotations: {x: \"\xc3\xa4\"}}, data: {");
+        for (int i = 0; i < 2000; i++)
+                n += (size_t) snprintf(wide + n, 64 * 1024 - n, "%sk%d.json: '{}'", i ? ", " : "", i);
+        n += (size_t) snprintf(wide + n, 64 * 1024 - n, "}}\n");
+        read_manifest(wide, n, &s);
+        assert_int_equal(s.n, 2000);
+        for (size_t i = 0; i < s.n; i++) {
+                const ObjectPlace *p = &s.items[i].place;
+                char key[32];
+                int k = snprintf(key, sizeof(key), "k%zu.json: '", i);
+                const char *at = strstr(wide, key);
+                assert_non_null(at);
+                assert_int_equal(p->verbatim_line, 1);
+                assert_int_equal(p->verbatim_column, (unsigned) (at - wide) + (unsigned) k + 1);
+                assert_int_equal(p->column, (unsigned) (at - wide)); /* characters: the "ä" is one */
+        }
+        source_set_clear(&s);
+        free(wide);
+
+        /* UTF-16: libyaml's positions are not the bytes', nothing is mapped. */
+        static const char utf16[] = "\xff\xfek\0:\0 \0v\0\n\0";
+        read_manifest(utf16, sizeof(utf16) - 1, &s);
+        assert_int_equal(s.n, 0);
+        source_set_clear(&s);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -171,6 +371,9 @@ int main(void)
                 cmocka_unit_test(test_nesting_bounded),
                 cmocka_unit_test(test_invalid_utf8_position),
                 cmocka_unit_test(test_syntax_error_uses_nothing_of_the_file),
+                cmocka_unit_test(test_list_items_are_objects),
+                cmocka_unit_test(test_ignored_objects_say_why),
+                cmocka_unit_test(test_positions),
         };
         cmocka_set_message_output(CM_OUTPUT_TAP);
         return cmocka_run_group_tests(tests, NULL, NULL);
