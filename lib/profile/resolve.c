@@ -22,29 +22,9 @@ const size_t caps_default_crio_count = ELEMENTSOF(caps_default_crio);
  * strconv.ParseUint(s, 10, 8), and not 0.0. */
 int min_kernel_parse(const char *s, unsigned *ret_major, unsigned *ret_minor)
 {
-        unsigned part[2] = {};
-        size_t k = 0, digits = 0;
-
-        for (const char *p = s;; p++) {
-                if (*p == '.' || *p == 0) {
-                        if (digits == 0)
-                                return -EINVAL;
-                        if (*p == 0)
-                                break;
-                        if (++k > 1)
-                                return -EINVAL; /* "5.4.0": exactly two parts */
-                        digits = 0;
-                        continue;
-                }
-                if (*p < '0' || *p > '9')
-                        return -EINVAL;
-                part[k] = part[k] * 10 + (unsigned) (*p - '0');
-                digits++;
-                if (part[k] > 255)
-                        return -EINVAL;
-        }
-        if (k != 1 || (part[0] == 0 && part[1] == 0))
-                return -EINVAL;
+        unsigned part[2];
+        if (version_parse(s, 255, part, ELEMENTSOF(part)) != 2 || (part[0] == 0 && part[1] == 0))
+                return -EINVAL; /* "5.4.0": exactly two parts */
         *ret_major = part[0];
         *ret_minor = part[1];
         return 0;

@@ -197,6 +197,35 @@ void libseccomp_version(char buf[static 32])
         (void) snprintf(buf, 32, "%u.%u.%u", v->major, v->minor, v->micro);
 }
 
+int version_parse(const char *s, unsigned max_value, unsigned parts[], size_t max_parts)
+{
+        size_t k = 0;
+        bool digits = false;
+
+        if (max_parts == 0)
+                return -EINVAL;
+        parts[0] = 0;
+        for (const char *p = s;; p++) {
+                if (*p == '.' || *p == 0) {
+                        if (!digits)
+                                return -EINVAL;
+                        if (*p == 0)
+                                return (int) k + 1;
+                        if (++k >= max_parts)
+                                return -EINVAL;
+                        parts[k] = 0;
+                        digits = false;
+                        continue;
+                }
+                if (*p < '0' || *p > '9')
+                        return -EINVAL;
+                parts[k] = parts[k] * 10 + (unsigned) (*p - '0');
+                digits = true;
+                if (parts[k] > max_value)
+                        return -EINVAL;
+        }
+}
+
 int version_compare(const char *a, const char *b)
 {
         for (;;) {

@@ -49,3 +49,6 @@ int errno_from_name(const char *name, uint64_t *ret);
 void libseccomp_version(char buf[static 32]);
 /* Compares dotted versions: <0, 0, >0. */
 int version_compare(const char *a, const char *b);
+/* Strict dotted decimal ("1.2.3"): at most max_parts parts, none empty, each at most max_value.
+ * Returns the number of parts, or -EINVAL. */
+int version_parse(const char *s, unsigned max_value, unsigned parts[], size_t max_parts);

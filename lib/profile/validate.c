@@ -31,28 +31,10 @@ int runtime_from_string(const char *s, Runtime *ret)
 
 int runc_version_parse(const char *s, unsigned *ret_major, unsigned *ret_minor)
 {
-        unsigned part[3] = {};
-        size_t k = 0, digits = 0;
-
-        if (*s == 'v')
-                s++;
-        for (const char *p = s;; p++) {
-                if (*p == '.' || *p == 0) {
-                        if (digits == 0)
-                                return -EINVAL;
-                        if (*p == 0)
-                                break;
-                        if (++k > 2)
-                                return -EINVAL;
-                        digits = 0;
-                        continue;
-                }
-                if (*p < '0' || *p > '9' || ++digits > 4)
-                        return -EINVAL;
-                part[k] = part[k] * 10 + (unsigned) (*p - '0');
-        }
-        if (k < 1)
-                return -EINVAL; /* "1": which 1.x is meant matters */
+        unsigned part[3];
+        /* "1": which 1.x is meant matters */
+        if (version_parse(s + (*s == 'v'), 9999, part, ELEMENTSOF(part)) < 2)
+                return -EINVAL;
         *ret_major = part[0];
         *ret_minor = part[1];
         return 0;
