@@ -127,7 +127,7 @@ static void help(void)
                "     --root DIR              The seccomp directory (default " DEFAULT_ROOT ")\n"
                "     --once                  One full sync, then exit\n"
                "     --runtime RUNTIME       containerd (default) or cri-o: how profiles are validated\n"
-               "     --runc-version X.Y      The node's runc (default 1.1): runc before 1.2 refuses seccomp flags\n"
+               "     --runc-version X.Y      The node's runc (default 1.1; runc before 1.2 refuses flags)\n"
                "     --delete-grace DURATION Wait before removing a profile that left the source (0s)\n"
                "     --log-format FORMAT     text or json (default: the journal under systemd, else text)\n"
                "     --no-self-confine       Do not load the daemon's own seccomp filter (debugging)\n"

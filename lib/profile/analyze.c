@@ -158,9 +158,26 @@ static Fate denial_fate(StartupDenial d)
         }
 }
 
-/* def_blocks: the default refuses what the table does not list, so a fallback (glibc's _exit tries
- * exit_group, then exit) is refused too: the row measured that way applies. */
-static Fate startup_fate(const StartupNeed *n, uint32_t act, bool def_blocks)
+static uint32_t startup_action(NameTable *t, const char *name, uint32_t def, ssize_t *ret_rule);
+
+/* A denial the start survives while its fallback runs (glibc's _exit tries exit_group, then exit; Go
+ * tries faccessat2, then faccessat): it fails when every measured fallback is blocked too. Without a
+ * fallback that alone rescues, when the default blocks. */
+static StartupDenial denial_of(const StartupNeed *n, NameTable *t, uint32_t def)
+{
+        ssize_t rule;
+
+        if (n->denial != STARTUP_DENIAL_SURVIVES || n->denial_blocked == STARTUP_DENIAL_SURVIVES)
+                return n->denial;
+        if (!n->fallbacks)
+                return allows(def) ? STARTUP_DENIAL_SURVIVES : n->denial_blocked;
+        for (const char *const *f = n->fallbacks; *f; f++)
+                if (allows(startup_action(t, *f, def, &rule)))
+                        return STARTUP_DENIAL_SURVIVES;
+        return n->denial_blocked;
+}
+
+static Fate startup_fate(const StartupNeed *n, uint32_t act, NameTable *t, uint32_t def)
 {
         Fate killed = n->killed == 0 ? FATE_OK : n->killed == n->runs ? FATE_FAILS : FATE_SOMETIMES;
 
@@ -172,7 +189,7 @@ static Fate startup_fate(const StartupNeed *n, uint32_t act, bool def_blocks)
                         return FATE_OK; /* a fake success: what runc makes of it is not measured */
                 /* fall through */
         case SCMP_ACT_TRACE(0): /* with no tracer attached the kernel returns ENOSYS */
-                return denial_fate(def_blocks ? n->denial_blocked : n->denial);
+                return denial_fate(denial_of(n, t, def));
         case SCMP_ACT_KILL_PROCESS:
         case SCMP_ACT_TRAP:
                 return killed;
@@ -228,18 +245,26 @@ static void report_add(StartupReport *r, Fate f, const StartupNeed *n, const cha
         r->bad = true;
         if (quiet)
                 return;
-        const char *who = n->libc ? ", in the C library's start" : "";
+        /* Short enough for an Event (1024 bytes): runc's words for the first of a kind, the action
+         * only where a rule rather than the default gave it. */
         bool denied = startswith(action, "SCMP_ACT_ERRNO") || startswith(action, "SCMP_ACT_TRACE");
-        if (f == FATE_FAILS && denied && n->message[0])
-                (void) snprintf(item, sizeof(item), "%s (%s: \"%s\"%s)", n->name, action, n->message, who);
-        else if (f == FATE_SOMETIMES && !denied)
-                (void) snprintf(item, sizeof(item), "%s (%s, %u of %u measured starts%s)", n->name, action,
-                                n->killed, n->runs, who);
+        char how[64] = "", words[160] = "";
+        if (rule >= 0)
+                (void) snprintf(how, sizeof(how), "%s, ", action);
+        if (r->n[f] == 0 && f == FATE_FAILS && denied && n->message[0])
+                (void) snprintf(words, sizeof(words), ": \"%s\"", n->message);
+        if (f == FATE_SOMETIMES && !denied)
+                (void) snprintf(item, sizeof(item), "%s (%s%u of %u measured starts%s)%s", n->name, how,
+                                n->killed, n->runs, n->libc ? ", C library" : "", words);
+        else if (rule >= 0 || n->libc)
+                (void) snprintf(item, sizeof(item), "%s (%.*s%s)%s", n->name,
+                                (int) (strlen(how) - (n->libc ? 0 : 2)), how, n->libc ? "C library" : "",
+                                words);
         else
-                (void) snprintf(item, sizeof(item), "%s (%s%s)", n->name, action, who);
-        if (r->n[f]++ < 6)
+                (void) snprintf(item, sizeof(item), "%s%s", n->name, words);
+        if (r->n[f]++ < 8)
                 append(r->text[f], sizeof(r->text[f]), item);
-        else if (r->n[f] == 7)
+        else if (r->n[f] == 9)
                 append(r->text[f], sizeof(r->text[f]), "...");
 }
 
@@ -268,7 +293,7 @@ static void check_startup(const Effective *e, const ArchInfo *arch, const Valida
 {
         StartupReport rep[2] = {};
         unsigned major, minor;
-        bool measured_arch = strcmp(arch->name, startup_runc_arch) == 0, def_blocks = !allows(def);
+        bool measured_arch = strcmp(arch->name, startup_runc_arch) == 0;
         char path[96], text[2][2048];
 
         validate_runc_version(o, &major, &minor);
@@ -293,8 +318,8 @@ static void check_startup(const Effective *e, const ArchInfo *arch, const Valida
                         uint32_t act = startup_action(t, n->name, def, &rule);
                         bool said_with_nnp = !n->nnp && i + 1 < startup_runc_count && next->nnp &&
                                              strcmp(next->name, n->name) == 0 &&
-                                             startup_fate(next, act, def_blocks) != FATE_OK;
-                        report_add(&rep[n->nnp], startup_fate(n, act, def_blocks), n,
+                                             startup_fate(next, act, t, def) != FATE_OK;
+                        report_add(&rep[n->nnp], startup_fate(n, act, t, def), n,
                                    rule >= 0 ? e->rules[rule].action : e->default_action, rule,
                                    said_with_nnp);
                 }

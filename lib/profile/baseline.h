@@ -12,4 +12,3 @@ extern const size_t baseline_runc_count;
 /* The same for crun (see baseline.c for how it was measured). */
 extern const char *const baseline_crun[];
 extern const size_t baseline_crun_count;
-

@@ -482,10 +482,10 @@ static void check_rule(Diagnostics *d, const Profile *p, size_t i, const Validat
                 if (o->runtime == RUNTIME_CONTAINERD && !filter_empty(f) &&
                     ignoring_filter_changes_nothing(f, k, arch))
                         diag_add(d, DIAG_CONTAINERD_IGNORED_NO_CHANGE, path, f->loc.line, f->loc.column,
-                                 "%s: containerd ignores \"%s\" (a Docker and CRI-O extension); it selects "
-                                 "by architecture only, and on %s (%s) the rule %s as Docker reads it too, so "
-                                 "nothing changes on this architecture (validate with --arch for nodes of "
-                                 "others)",
+                                 "%s: containerd ignores \"%s\" (a Docker and CRI-O extension); it "
+                                 "selects by architecture only, and on %s (%s) the rule %s as Docker reads "
+                                 "it too, so nothing changes on this architecture (validate with --arch for "
+                                 "nodes of others)",
                                  path, what, arch->name, arch->go, k ? "is not excluded" : "applies");
                 else if (o->runtime == RUNTIME_CONTAINERD && !filter_empty(f))
                         diag_add(

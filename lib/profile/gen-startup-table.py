@@ -24,10 +24,11 @@ with open(src, encoding="utf-8") as f:
         if not line or line.startswith("#"):
             continue
         p = line.split("\t")
-        if len(p) != 8 or p[1] not in ("no-nnp", "nnp") or p[2] not in ("runc", "libc") or \
+        if len(p) != 9 or p[1] not in ("no-nnp", "nnp") or p[2] not in ("runc", "libc") or \
                 not denial(p[3]) or not denial(p[4]) or \
                 p[6] not in ("-", "hangs"):
-            sys.exit(f"{src}:{n}: expected name, mode, who, errno, blocked, kill, notify, message; got {line!r}")
+            sys.exit(f"{src}:{n}: expected name, mode, who, errno, blocked, kill, notify, message, fallback; "
+                     f"got {line!r}")
         if p[5] == "-":
             killed, runs = 0, 1
         elif p[5] == "always":
@@ -35,7 +36,7 @@ with open(src, encoding="utf-8") as f:
         else:
             killed, runs = (int(x) for x in p[5].split("/"))
         rows.append((p[0], p[1] == "nnp", p[2] == "libc", p[3], p[4], killed, runs, p[6] == "hangs",
-                     p[7].replace('\\"', '"')))
+                     p[7].replace('\\"', '"'), [] if p[8] == "-" else p[8].split(",")))
 keys = [(r[0], r[1]) for r in rows]
 if keys != sorted(keys) or len(set(keys)) != len(keys):
     sys.exit(f"{src}: rows must be sorted by name (LC_ALL=C), the no-nnp row before the nnp one, each once")
@@ -49,11 +50,14 @@ with open(out, "w", encoding="utf-8") as f:
     f.write('#include "baseline.h"\n#include "startup.h"\n\n')
     f.write(f"const char startup_runc_version[] = {c_string(measured[0])};\n")
     f.write(f"const char startup_runc_arch[] = {c_string(measured[1])};\n\n")
-    f.write("const StartupNeed startup_runc[] = {\n")
-    for name, nnp, libc, errno, blocked, killed, runs, notify, msg in rows:
+    for i, r in enumerate(rows):
+        if r[9]:
+            f.write(f"static const char *const fallbacks_{i}[] = {{{', '.join(map(c_string, r[9]))}, NULL}};\n")
+    f.write("\nconst StartupNeed startup_runc[] = {\n")
+    for i, (name, nnp, libc, errno, blocked, killed, runs, notify, msg, fallbacks) in enumerate(rows):
         f.write(f"        {{{c_string(name)}, {'true' if nnp else 'false'}, {'true' if libc else 'false'}, "
-                f"{denial_value(errno)}, {denial_value(blocked)}, {killed}, {runs}, {'true' if notify else 'false'}, "
-                f"{c_string(msg)}}},\n")
+                f"{denial_value(errno)}, {denial_value(blocked)}, {f'fallbacks_{i}' if fallbacks else 'NULL'}, "
+                f"{killed}, {runs}, {'true' if notify else 'false'}, {c_string(msg)}}},\n")
     f.write("};\nconst size_t startup_runc_count = sizeof(startup_runc) / sizeof(startup_runc[0]);\n\n")
     f.write("const char *const baseline_runc[] = {\n")
     for name in sorted({r[0] for r in rows}):

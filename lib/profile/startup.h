@@ -22,6 +22,8 @@ typedef struct StartupNeed {
         bool libc;            /* needed by a static glibc program's own start, not by runc */
         StartupDenial denial; /* denied (EPERM) with every other syscall allowed */
         StartupDenial denial_blocked; /* denied with every syscall outside the table denied too */
+        const char *const *fallbacks; /* NULL-terminated: any one allowed rescues a denial that fails
+                                       * only when blocked (faccessat for faccessat2); NULL: none alone */
         uint8_t killed, runs;         /* KILL_PROCESS on it broke the start in killed of runs */
         bool notify_hangs;            /* made before runc hands the NOTIFY listener over */
         const char *message;          /* what failed when it was denied, in runc's words */

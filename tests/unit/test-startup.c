@@ -62,8 +62,8 @@ static bool has(const char *profile, const ValidateOptions *o, DiagCode code, co
 }
 
 #define DENY(name, action)                                                                                  \
-        "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"" name "\"],\"action\":\"" action \
-        "\"}]}"
+        "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"" name                           \
+        "\"],\"action\":\"" action "\"}]}"
 
 static void test_verdicts(void **state)
 {
@@ -84,17 +84,19 @@ static void test_verdicts(void **state)
                          &o, DIAG_CONTAINER_CANNOT_START, NULL));
         /* a conditional allow lets runc's calls through; a conditional deny is assumed to match them */
         assert_false(has("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"execve\"],"
-                         "\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":2,\"value\":0,\"op\":\"SCMP_CMP_NE\"}]}]}",
+                         "\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":2,\"value\":0,\"op\":\"SCMP_"
+                         "CMP_NE\"}]}]}",
                          &o, DIAG_CONTAINER_CANNOT_START, "execve"));
         assert_true(has("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"execve\"],"
-                        "\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":2,\"value\":0,\"op\":\"SCMP_CMP_NE\"}]}]}",
+                        "\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":2,\"value\":0,\"op\":\"SCMP_CMP_"
+                        "NE\"}]}]}",
                         &o, DIAG_CONTAINER_CANNOT_START, "execve"));
 
         const char *flags = "{\"defaultAction\":\"SCMP_ACT_LOG\",\"flags\":[\"SECCOMP_FILTER_FLAG_LOG\"]}";
         assert_true(has(flags, &o, DIAG_CONTAINER_CANNOT_START, "runc before 1.2"));
         assert_false(has(flags, &v12, DIAG_CONTAINER_CANNOT_START, NULL));
-        assert_false(has("{\"defaultAction\":\"SCMP_ACT_LOG\",\"flags\":[]}", &o, DIAG_CONTAINER_CANNOT_START,
-                         NULL));
+        assert_false(has("{\"defaultAction\":\"SCMP_ACT_LOG\",\"flags\":[]}", &o,
+                         DIAG_CONTAINER_CANNOT_START, NULL));
 }
 
 int main(void)
