@@ -253,7 +253,10 @@ static void report_add(StartupReport *r, Fate f, const StartupNeed *n, const cha
                 (void) snprintf(how, sizeof(how), "%s, ", action);
         if (r->n[f] == 0 && f == FATE_FAILS && denied && n->message[0])
                 (void) snprintf(words, sizeof(words), ": \"%s\"", n->message);
-        if (f == FATE_SOMETIMES && !denied)
+        if (f == FATE_SOMETIMES && !denied && n->runs == 0)
+                (void) snprintf(item, sizeof(item), "%s (%smade in some recorded starts%s)%s", n->name, how,
+                                n->libc ? ", C library" : "", words);
+        else if (f == FATE_SOMETIMES && !denied)
                 (void) snprintf(item, sizeof(item), "%s (%s%u of %u measured starts%s)%s", n->name, how,
                                 n->killed, n->runs, n->libc ? ", C library" : "", words);
         else if (rule >= 0 || n->libc)

@@ -33,6 +33,8 @@ with open(src, encoding="utf-8") as f:
             killed, runs = 0, 1
         elif p[5] == "always":
             killed, runs = 1, 1
+        elif p[5] == "seen":
+            killed, runs = 1, 0
         else:
             killed, runs = (int(x) for x in p[5].split("/"))
         rows.append((p[0], p[1] == "nnp", p[2] == "libc", p[3], p[4], killed, runs, p[6] == "hangs",

@@ -24,7 +24,8 @@ typedef struct StartupNeed {
         StartupDenial denial_blocked; /* denied with every syscall outside the table denied too */
         const char *const *fallbacks; /* NULL-terminated: any one allowed rescues a denial that fails
                                        * only when blocked (faccessat for faccessat2); NULL: none alone */
-        uint8_t killed, runs;         /* KILL_PROCESS on it broke the start in killed of runs */
+        uint8_t killed, runs;         /* KILL_PROCESS on it broke the start in killed of runs; 1 of 0: no run
+                                       * broke, but a recording saw it made in some starts */
         bool notify_hangs;            /* made before runc hands the NOTIFY listener over */
         const char *message;          /* what failed when it was denied, in runc's words */
 } StartupNeed;
