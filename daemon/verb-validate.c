@@ -51,11 +51,19 @@ void print_human(const char *file, const Verdict *v, const ValidateOptions *o, b
         validate_runc_version(o, &major, &minor);
         /* A valid profile that no container can start under is what the node will do: say it here,
          * where a reader of CI logs looks first. */
-        const char *but = diagnostics_has(&v->diagnostics, DIAG_CONTAINER_CANNOT_START)
-                                  ? "; but no container can start under it"
-                          : diagnostics_has(&v->diagnostics, DIAG_CONTAINER_NEEDS_NO_NEW_PRIVILEGES)
-                                  ? "; but only containers with allowPrivilegeEscalation: false can start"
-                                  : "";
+        const char *but = "";
+        for (size_t i = 0; i < v->diagnostics.n; i++) {
+                const Diagnostic *d = v->diagnostics.items + i;
+                bool all = !strstr(d->message, ": some starts fail under this profile");
+                if (d->code == DIAG_CONTAINER_CANNOT_START)
+                        but = all ? "; but no container can start under it"
+                                  : "; but some starts fail under it";
+                else if (d->code == DIAG_CONTAINER_NEEDS_NO_NEW_PRIVILEGES && !but[0])
+                        but = all ? "; but only containers with allowPrivilegeEscalation: false can start"
+                                  : "; but some starts fail unless allowPrivilegeEscalation: false";
+                if (d->code == DIAG_CONTAINER_CANNOT_START && all)
+                        break;
+        }
         printf("%s: %s for %s + runc %u.%u on %s", file, valid ? "valid" : "INVALID",
                runtime_to_string(o->runtime), major, minor, o->arch->name);
         if (v->bpf_instructions > 0)

@@ -80,6 +80,8 @@ class Startup(unittest.TestCase):
     def assert_agrees(self, profile, predicted, mode, outcome, strict=True):
         out = f"{json.dumps(profile)[:300]}\nmode {mode}: verdict says {'fails' if predicted else 'starts'}, " \
               f"runtime {outcome}"
+        if predicted == "sometimes":  # some starts fail, some do not: both outcomes agree
+            return
         if strict or not outcome.started:
             self.assertEqual(predicted, not outcome.started, out)
 
@@ -101,7 +103,7 @@ class Startup(unittest.TestCase):
                 predicted = runtimes.predicted_failures(diags)
                 for mode, nnp in MODES:
                     kill = names.get(name, {}).get(mode, ("", "-", "-"))[2]
-                    sometimes = action == "SCMP_ACT_KILL_PROCESS" and ("/" in kill or kill == "seen")
+                    sometimes = "/" in kill or kill == "seen"  # made only in some starts
                     with self.subTest(syscall=name, action=action, mode=mode):
                         o = self.rt.runc(profile, (workload,), no_new_privs=nnp)
                         self.assert_agrees(profile, predicted[mode], mode, o, strict=not sometimes)
@@ -123,7 +125,7 @@ class Startup(unittest.TestCase):
                 _, diags = validate(profile)
                 predicted = runtimes.predicted_failures(diags)[mode]
                 with self.subTest(syscall=name, mode=mode, fallback=extra):
-                    self.assertEqual(predicted, fails, diags)
+                    self.assertEqual(predicted is True, fails, diags)
                     # glibc's _exit falling back to exit was seen to die of SIGSEGV in about one start
                     # in ten (not explained yet): a rescue is a majority of three starts.
                     outcomes = [self.rt.runc(profile, (workload,), no_new_privs=mode == "nnp") for _ in range(3)]
