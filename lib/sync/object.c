@@ -34,10 +34,16 @@ static const struct {
 
 int object_map_add(ObjectMap *m, ObjectText key, ObjectText value, bool is_string)
 {
-        ObjectEntry *e = realloc(m->entries, (m->n + 1) * sizeof(ObjectEntry));
-        if (!e)
-                return -ENOMEM;
-        m->entries = e;
+        /* Doubling: an object may have tens of thousands of keys, and growing by one copies the array
+         * each time (cheap in glibc, minutes under AddressSanitizer, which copies and poisons). */
+        if (m->n == m->allocated) {
+                size_t a = m->allocated ? m->allocated * 2 : 16;
+                ObjectEntry *e = reallocarray(m->entries, a, sizeof(ObjectEntry));
+                if (!e)
+                        return -ENOMEM;
+                m->entries = e;
+                m->allocated = a;
+        }
         m->entries[m->n++] = (ObjectEntry){
                 .key = key, .value = is_string ? value : (ObjectText){}, .is_string = is_string};
         return 0;

@@ -59,7 +59,7 @@ typedef struct ObjectMap {
         bool present;          /* the object has the field */
         bool is_map;           /* and it is a mapping; when not, the field is refused */
         ObjectEntry *entries;  /* owned by the description; what they point to is borrowed */
-        size_t n;
+        size_t n, allocated;
 } ObjectMap;
 
 /* What a reader found in one object, in the object's order. Zero-initialise, fill, then

@@ -223,11 +223,11 @@ static bool all_spaces(const unsigned char *b, size_t n)
  * escape, a NEL or LS inside the text all leave it unmapped. */
 static void find_verbatim(Lines *l, const yaml_node_t *n, ObjectText *t)
 {
-        const char *v = t->value, *end = v + t->len;
         size_t o, q;
 
-        if (!l || !v || n->type != YAML_SCALAR_NODE)
+        if (!l || !t->value || n->type != YAML_SCALAR_NODE)
                 return;
+        const char *v = t->value, *end = v + t->len; /* not before: value may be NULL */
         if (n->data.scalar.style == YAML_LITERAL_SCALAR_STYLE) {
                 /* Its lines start below the "|" the mark is at. */
                 size_t first = n->start_mark.line + 1, indent = SIZE_MAX;
