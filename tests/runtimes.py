@@ -200,11 +200,11 @@ def _descendants():
         except (ValueError, OSError):
             continue
         children.setdefault(ppid, []).append(int(pid))
-    out, todo = [], [os.getpid()]
-    while todo:
-        for c in children.get(todo.pop(), []):
+    out, pending = [], [os.getpid()]
+    while pending:
+        for c in children.get(pending.pop(), []):
             out.append(c)
-            todo.append(c)
+            pending.append(c)
     return out
 
 
