@@ -50,5 +50,7 @@ int audit_netlink_format_line(uint16_t type, const char *payload, size_t len, ch
 /* Whether this process's network namespace is PID 1's (/proc/self/ns/net and /proc/1/ns/net, by
  * device and inode): 1 yes, 0 no (the socket will receive nothing), negative errno when either cannot
  * be read (no hostPID: /proc/1 is the container's own init, so 1 proves nothing then; the caller says
- * so). */
+ * so). Two more witnesses answer where PID 1 cannot: init_net's fixed inode (Linux 6.18 and later,
+ * NET_NS_INIT_INO: 1 whatever PID 1 says), and kthreadd (PID 2, a kernel thread, so in init_net)
+ * when PID 1's link refuses to be read (EACCES/EPERM: a non-dumpable PID 1, or no CAP_SYS_PTRACE). */
 int audit_netlink_in_initial_netns(void);

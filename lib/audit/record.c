@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cgroup.h"
 #include "record.h"
 #include "shared/macro.h"
 
@@ -376,57 +377,13 @@ const char *audit_action_to_string(uint32_t code, char buf[static 16])
         return buf;
 }
 
-static bool all_hex(const char *p, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                if (unhexchar(p[i]) < 0)
-                        return false;
-        return n > 0;
-}
-
-/* One path component: the container ID it names, or an empty span. */
-static Span component_container_id(Span c)
-{
-        static const char *const prefixes[] = {"cri-containerd-", "crio-", "docker-", "libpod-"};
-        Span id = {c.p, 0};
-
-        if (c.n > 6 && memcmp(c.p + c.n - 6, ".scope", 6) == 0)
-                c.n -= 6;
-        for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
-                if (span_starts_with(c, prefixes[i])) {
-                        c = span_skip(c, strlen(prefixes[i]));
-                        /* crio-conmon-<id>.scope is CRI-O's monitor, not the container; it fails the
-                         * hex test below. */
-                        return all_hex(c.p, c.n) ? c : id;
-                }
-        /* containerd/kubelet with cgroupfs: the bare 64-hex ID. */
-        return c.n == 64 && all_hex(c.p, c.n) ? c : id;
-}
-
 bool audit_cgroup_matches_container(const char *cgroup, const char *id_prefix)
 {
         size_t want = strlen(id_prefix);
+        CgroupIdentity id;
 
-        if (want == 0 || !all_hex(id_prefix, want))
+        if (want == 0 || want > CGROUP_CONTAINER_ID_MAX ||
+            strspn(id_prefix, "0123456789abcdefABCDEF") != want)
                 return false;
-        for (const char *line = cgroup; line && *line;) {
-                const char *eol = strchr(line, '\n');
-                size_t n = eol ? (size_t) (eol - line) : strlen(line);
-                /* "HIERARCHY:CONTROLLERS:PATH": the path follows the second colon. */
-                const char *c1 = memchr(line, ':', n);
-                const char *c2 = c1 ? memchr(c1 + 1, ':', n - (size_t) (c1 + 1 - line)) : NULL;
-                if (c2) {
-                        const char *p = c2 + 1, *end = line + n;
-                        while (p < end) {
-                                const char *slash = memchr(p, '/', (size_t) (end - p));
-                                const char *stop = slash ? slash : end;
-                                Span id = component_container_id((Span){p, (size_t) (stop - p)});
-                                if (id.n >= want && strncasecmp(id.p, id_prefix, want) == 0)
-                                        return true;
-                                p = stop + 1;
-                        }
-                }
-                line = eol ? eol + 1 : NULL;
-        }
-        return false;
+        return cgroup_identity_parse(cgroup, &id) >= 0 && strncasecmp(id.container_id, id_prefix, want) == 0;
 }

@@ -82,8 +82,6 @@ const char *audit_action_to_string(uint32_t code, char buf[static 16]);
 int audit_unhex(const char *src, size_t len, char *dst, size_t size);
 
 /* Whether a process whose /proc/PID/cgroup reads `cgroup` belongs to the container whose ID starts
- * with id_prefix (at least 1 hex digit): a component of a line's path names the container as
- * containerd does (cri-containerd-<id>.scope under systemd, a plain 64-hex <id> under cgroupfs), CRI-O
- * (crio-<id>.scope; not crio-conmon-<id>.scope, which is its monitor), Docker (docker-<id>.scope) or
- * podman (libpod-<id>[.scope]). Both cgroup v2 (0::/path) and v1 (N:ctrl:/path) lines are read. */
+ * with id_prefix (1 to 64 hex digits, any case): the container cgroup_identity_parse() finds (cgroup.h:
+ * containerd, CRI-O, Docker, podman; cgroup v1 and v2). */
 bool audit_cgroup_matches_container(const char *cgroup, const char *id_prefix);

@@ -115,11 +115,16 @@ void audit_recorder_note_kmsg_overrun(AuditRecorder *r)
         r->stats.kmsg_overruns++;
 }
 
+void audit_recorder_note_netlink_overrun(AuditRecorder *r, uint64_t n)
+{
+        r->stats.netlink_overruns += n;
+}
+
 bool audit_recorder_lost_evidence(const AuditRecorder *r)
 {
         const AuditStats *s = &r->stats;
         return s->serial_missing > 0 || s->kmsg_missing > 0 || s->kmsg_overruns > 0 ||
-               s->suppressed_lines > 0 || s->lost_lines > 0;
+               s->netlink_overruns > 0 || s->suppressed_lines > 0 || s->lost_lines > 0;
 }
 
 static char *resolve_name(uint32_t arch, int64_t nr)
@@ -129,13 +134,14 @@ static char *resolve_name(uint32_t arch, int64_t nr)
         return seccomp_syscall_resolve_num_arch(arch, (int) nr);
 }
 
-static int add_event(AuditRecorder *r, const AuditRecord *rec)
+/* An enforcement event, counted with those of the same action, arch, syscall, comm and exe. */
+static int add_event(AuditRecorder *r, const AuditEvent *like, uint64_t count)
 {
         for (size_t i = 0; i < r->n_events; i++) {
                 AuditEvent *e = r->events + i;
-                if (e->code == rec->code && e->arch == rec->arch && e->syscall == rec->syscall &&
-                    strcmp(e->comm, rec->comm) == 0 && strcmp(e->exe, rec->exe) == 0) {
-                        e->count++;
+                if (e->code == like->code && e->arch == like->arch && e->syscall == like->syscall &&
+                    strcmp(e->comm, like->comm) == 0 && strcmp(e->exe, like->exe) == 0) {
+                        e->count += count;
                         return 0;
                 }
         }
@@ -146,29 +152,27 @@ static int add_event(AuditRecorder *r, const AuditRecord *rec)
                 return -ENOMEM;
         r->events = events;
         AuditEvent *e = events + r->n_events;
-        *e = (AuditEvent){
-                .code = rec->code, .arch = rec->arch, .syscall = rec->syscall, .pid = rec->pid, .count = 1};
-        memcpy(e->comm, rec->comm, sizeof(e->comm));
-        e->exe = strdup(rec->exe);
+        *e = (AuditEvent){.code = like->code,
+                          .arch = like->arch,
+                          .syscall = like->syscall,
+                          .pid = like->pid,
+                          .count = count};
+        memcpy(e->comm, like->comm, sizeof(e->comm));
+        e->exe = strdup(like->exe);
         if (!e->exe)
                 return -ENOMEM;
-        e->name = resolve_name(rec->arch, rec->syscall);
+        e->name = resolve_name(like->arch, like->syscall);
         r->n_events++;
         return 0;
 }
 
-int audit_recorder_add(AuditRecorder *r, const AuditRecord *rec, const char **ret_name)
+/* The (arch, nr) pair in the set: 1 when it adds a name the profile did not have (*ret_name: it),
+ * 0 when known already or nameless (*ret_named: whether libseccomp names it), -ENOMEM. */
+static int add_syscall(AuditRecorder *r, uint32_t arch, int64_t nr, const char **ret_name, bool *ret_named)
 {
-        r->stats.matched++;
-        if (rec->code != AUDIT_ACTION_LOG) {
-                r->stats.matched_enforced++;
-                return add_event(r, rec);
-        }
-        r->stats.matched_log++;
         for (size_t i = 0; i < r->n_syscalls; i++)
-                if (r->syscalls[i].arch == rec->arch && r->syscalls[i].nr == rec->syscall) {
-                        if (!r->syscalls[i].name)
-                                r->stats.unresolved++;
+                if (r->syscalls[i].arch == arch && r->syscalls[i].nr == nr) {
+                        *ret_named = r->syscalls[i].name != NULL;
                         return 0;
                 }
         Syscall *s = realloc(r->syscalls, (r->n_syscalls + 1) * sizeof(Syscall));
@@ -176,11 +180,10 @@ int audit_recorder_add(AuditRecorder *r, const AuditRecord *rec, const char **re
                 return -ENOMEM;
         r->syscalls = s;
         s += r->n_syscalls++;
-        *s = (Syscall){.arch = rec->arch, .nr = rec->syscall, .name = resolve_name(rec->arch, rec->syscall)};
-        if (!s->name) {
-                r->stats.unresolved++;
+        *s = (Syscall){.arch = arch, .nr = nr, .name = resolve_name(arch, nr)};
+        *ret_named = s->name != NULL;
+        if (!s->name)
                 return 0;
-        }
         /* The same name on another arch is not new to the profile. */
         for (size_t i = 0; i + 1 < r->n_syscalls; i++)
                 if (r->syscalls[i].name && strcmp(r->syscalls[i].name, s->name) == 0)
@@ -189,6 +192,44 @@ int audit_recorder_add(AuditRecorder *r, const AuditRecord *rec, const char **re
         if (ret_name)
                 *ret_name = s->name;
         return 1;
+}
+
+int audit_recorder_add(AuditRecorder *r, const AuditRecord *rec, const char **ret_name)
+{
+        bool named;
+
+        r->stats.matched++;
+        if (rec->code != AUDIT_ACTION_LOG) {
+                r->stats.matched_enforced++;
+                AuditEvent like = {
+                        .code = rec->code, .arch = rec->arch, .syscall = rec->syscall, .pid = rec->pid};
+                memcpy(like.comm, rec->comm, sizeof(like.comm));
+                like.exe = (char *) rec->exe;
+                return add_event(r, &like, 1);
+        }
+        r->stats.matched_log++;
+        int k = add_syscall(r, rec->arch, rec->syscall, ret_name, &named);
+        if (k >= 0 && !named)
+                r->stats.unresolved++;
+        return k;
+}
+
+int audit_recorder_merge(AuditRecorder *dst, const AuditRecorder *src)
+{
+        bool named;
+        int r;
+
+        for (size_t i = 0; i < src->n_syscalls; i++)
+                if ((r = add_syscall(dst, src->syscalls[i].arch, src->syscalls[i].nr, NULL, &named)) < 0)
+                        return r;
+        for (size_t i = 0; i < src->n_events; i++)
+                if ((r = add_event(dst, src->events + i, src->events[i].count)) < 0)
+                        return r;
+        dst->stats.matched += src->stats.matched;
+        dst->stats.matched_log += src->stats.matched_log;
+        dst->stats.matched_enforced += src->stats.matched_enforced;
+        dst->stats.unresolved += src->stats.unresolved;
+        return 0;
 }
 
 const AuditStats *audit_recorder_stats(const AuditRecorder *r)

@@ -34,6 +34,7 @@ typedef struct AuditStats {
         uint64_t serial_gap_after; /* the serial before the first gap */
         uint64_t kmsg_missing;     /* /dev/kmsg sequence numbers skipped */
         uint64_t kmsg_overruns;    /* reads that found records overwritten (EPIPE) */
+        uint64_t netlink_overruns; /* audit group receives that failed with ENOBUFS: records dropped */
         uint64_t suppressed;       /* "kauditd_printk_skb: N callbacks suppressed", summed */
         uint64_t suppressed_lines;
         uint64_t lost_lines; /* audit_lost=, backlog or rate limit exceeded */
@@ -67,10 +68,19 @@ bool audit_recorder_observe(AuditRecorder *r, AuditLineKind kind, const AuditRec
 
 /* A read of /dev/kmsg returned EPIPE: records were overwritten before they were read. */
 void audit_recorder_note_kmsg_overrun(AuditRecorder *r);
+/* n more receives from the audit multicast group failed with ENOBUFS (the socket's buffer overflowed
+ * and the kernel dropped records for it): added to netlink_overruns. Pass what
+ * audit_netlink_overruns() gained since the last call, not its total. */
+void audit_recorder_note_netlink_overrun(AuditRecorder *r, uint64_t n);
 
 /* Adds a record the filters selected. Returns 1 when it added a syscall not seen before (*ret_name,
  * if given, points at its name, owned by the recorder), 0 otherwise, -ENOMEM. */
 int audit_recorder_add(AuditRecorder *r, const AuditRecord *rec, const char **ret_name);
+
+/* Adds what src recorded (its syscalls, enforcement events and matched counts) to dst, as if its
+ * records had been added to dst; loss evidence stays with whoever observed the lines. For recordings
+ * kept apart until it is known where they belong (one per container, named later). -ENOMEM. */
+int audit_recorder_merge(AuditRecorder *dst, const AuditRecorder *src);
 
 const AuditStats *audit_recorder_stats(const AuditRecorder *r);
 /* Whether any evidence of loss was seen. */
