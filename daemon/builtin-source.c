@@ -109,8 +109,9 @@ static void builtin_after_sync(Source *source, const SyncResult *res)
         if (res->n_events > s->events_allocated) {
                 SyncEvent *events = realloc(s->events, res->n_events * sizeof(SyncEvent));
                 if (!events) {
-                        /* Nothing of the inner set reported this time; the next sync reports again
-                         * what concerns its objects (rejections and conflicts are said per sync). */
+                        /* The inner source hears nothing of this sync: its rejections and conflicts
+                         * come again with the next one, and it keeps bytes it would have dropped
+                         * (a warning said only on install may go unsaid). */
                         (void) log_error_errno(-ENOMEM, "cannot report on the last sync");
                         return;
                 }
@@ -125,6 +126,7 @@ static void builtin_after_sync(Source *source, const SyncResult *res)
                 }
                 if (e.index != SIZE_MAX)
                         e.index -= s->n;
+                /* Static text: the inner source only reads what it is told, and the copy frees nothing. */
                 if (e.action == SYNC_CONFLICT && e.error == 0 && e.index != SIZE_MAX &&
                     builtin_at(s, e.path))
                         e.reason = "seccompd's built-in profile holds the path (run --recording-profile)";
