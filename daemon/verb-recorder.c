@@ -10,16 +10,18 @@
  * nodes converge on the union whatever their order (union is commutative and idempotent).
  *
  * Attribution is never guessed:
- *  - a record's process is looked up (/proc/PID/cgroup, through hostPID) when the record arrives; a
- *    process already gone cannot be attributed, is counted, and makes the recordings running on this
- *    node incomplete (the annotation says why);
+ *  - a record's process is looked up (/proc/PID/cgroup, through hostPID) when the record arrives, and
+ *    kept for a second; a process already gone cannot be attributed (a short-lived one can exit before
+ *    the kernel's audit thread has sent its first record). Its syscall matters only to a recording on
+ *    this node that lacks it: it is written as doubtful (seccompd.io/recording-unattributed), and the
+ *    recording is incomplete while the union of every node lacks it;
  *  - a record counts for a pod only once the container it came from is listed in the pod's status
  *    (containerStatuses, initContainerStatuses, ephemeralContainerStatuses, current or last state).
  *    A container's start-up syscalls come before the kubelet writes its ID there, so records of a
  *    container not yet listed wait, per container, until it is (those of the pod sandbox never are).
- * Loss is never hidden: serial gaps, socket buffer overruns and unattributed records set
- * seccompd.io/recording-complete: "false" with the reason, which no later write turns back to "true"
- * (another node may have seen the loss), and a Warning Event on the pods.
+ * Loss is never hidden: serial gaps and socket buffer overruns are written as seccompd.io/recording-lost,
+ * which no node's later write removes; either makes seccompd.io/recording-complete "false", with the
+ * reason, and puts a Warning Event on the pods.
  *
  * A recording someone has labeled seccompd.io/profile=true is a reviewed profile: the agent stops
  * writing it, so that what was reviewed is what gets installed. A ConfigMap of that name without the
@@ -60,6 +62,9 @@
 #define LABEL_PROFILE    "seccompd.io/profile"
 #define ANNOT_COMPLETE   "seccompd.io/recording-complete"
 #define ANNOT_REASON     "seccompd.io/recording-incomplete-reason"
+#define ANNOT_LOST       "seccompd.io/recording-lost"
+#define ANNOT_DOUBTFUL   "seccompd.io/recording-unattributed"
+#define DOUBTFUL_MAX     512
 #define CONFIGMAP_PREFIX "seccompd-recording-"
 
 /* Bounds: a node runs at most a few hundred pods (the kubelet's default is 110). */
@@ -107,9 +112,16 @@ typedef struct Recording {
         char *name, *configmap, *key;
         AuditRecorder *set;
         uint64_t generation, written_generation; /* of set: a new syscall bumps it */
-        bool incomplete;
+        bool incomplete;                         /* records were lost: which syscalls, nobody knows */
         char reason[REASON_MAX];
-        bool written_incomplete; /* the last write said "false" */
+        bool written_incomplete; /* the last write said so */
+        char said[REASON_MAX];   /* what the last write said of completeness, "" complete */
+        /* Syscalls of records that could not be attributed (their process had exited), which this
+         * recording lacked when they came: they may be its workload's. They stop mattering once the
+         * profile (the union of every node) has them. */
+        Syscall *doubtful;
+        size_t n_doubtful;
+        uint64_t doubt_generation, written_doubt_generation;
         bool in_flight, promoted, foreign;
         unsigned conflicts;
         uint64_t last_write_usec;
@@ -196,6 +208,7 @@ static Recording *recording_free(Recording *r)
                 return NULL;
         sd_event_source_disable_unref(r->timer);
         audit_recorder_free(r->set);
+        free(r->doubtful);
         free(r->name);
         free(r->configmap);
         free(r->key);
@@ -547,28 +560,35 @@ static const PidEntry *identify(Agent *a, int64_t pid)
         return e;
 }
 
-/* A record whose process had exited before its cgroup could be read: it cannot be attributed. It
- * matters only to a recording running on this node that lacks its syscall (whoever made it, a
- * recording that has the syscall loses nothing); each such recording is incomplete, and says which. */
+/* A record whose process had exited before its cgroup could be read: it cannot be attributed (a
+ * short-lived process can exit before the kernel's audit thread has even sent its first record). It
+ * matters only to a recording running on this node that lacks its syscall: whoever made it, a
+ * recording that has the syscall loses nothing. Each such recording keeps the syscall as doubtful, and
+ * is incomplete as long as its profile lacks it. */
 static void unattributed(Agent *a, const Syscall *sc)
 {
         a->unattributed++;
         for (size_t i = 0; i < a->n_pods; i++) {
                 Recording *r = a->pods[i]->recording ? recording_get(a, a->pods[i]->recording) : NULL;
-                if (!r || r->incomplete || audit_recorder_has(r->set, sc->arch, sc->nr))
+                bool known = false;
+                if (!r || audit_recorder_has(r->set, sc->arch, sc->nr))
                         continue;
-                const ArchInfo *ai = arch_from_token(sc->arch);
-                _cleanup_free_ char *name =
-                        ai && sc->nr >= 0 && sc->nr <= INT32_MAX
-                                ? seccomp_syscall_resolve_num_arch(sc->arch, (int) sc->nr)
-                                : NULL;
-                char reason[256];
-                (void) snprintf(
-                        reason, sizeof(reason),
-                        "a record of %s (%s) on node %s came from a process that had exited before its "
-                        "cgroup could be read, and this recording lacks that syscall",
-                        name ? name : "an unknown syscall", ai ? ai->name : "?", a->node);
-                recording_mark_incomplete(r, reason);
+                for (size_t k = 0; k < r->n_doubtful && !known; k++)
+                        known = r->doubtful[k].arch == sc->arch && r->doubtful[k].nr == sc->nr;
+                if (known)
+                        continue;
+                Syscall *v = r->n_doubtful < DOUBTFUL_MAX
+                                     ? realloc(r->doubtful, (r->n_doubtful + 1) * sizeof(Syscall))
+                                     : NULL;
+                if (!v) {
+                        recording_mark_incomplete(r, "more syscalls came from processes that could not be "
+                                                     "attributed than the recorder keeps");
+                        continue;
+                }
+                r->doubtful = v;
+                v[r->n_doubtful++] = *sc;
+                r->doubt_generation++;
+                recording_schedule(r);
         }
 }
 
@@ -763,9 +783,9 @@ static void announce(Agent *a, Recording *r)
                 }
                 free(msg);
                 msg = NULL;
-                if (r->incomplete && !p->warned &&
+                if (r->said[0] && !p->warned &&
                     asprintf(&msg, "the recording %s/%s is incomplete: %s", a->namespace, r->configmap,
-                             r->reason) >= 0) {
+                             r->said) >= 0) {
                         post_pod_event(a, p, "Warning", "RecordingIncomplete", msg);
                         p->warned = true;
                 }
@@ -779,7 +799,8 @@ static void write_start(Recording *r);
 static bool dirty(const Recording *r)
 {
         return !r->promoted && !r->foreign && audit_recorder_n_syscalls(r->set) > 0 &&
-               (r->generation != r->written_generation || r->incomplete != r->written_incomplete);
+               (r->generation != r->written_generation || r->incomplete != r->written_incomplete ||
+                r->doubt_generation != r->written_doubt_generation);
 }
 
 static int on_write_timer(sd_event_source *es, uint64_t usec, void *userdata)
@@ -810,8 +831,9 @@ static void recording_schedule(Recording *r)
 
 typedef struct Write {
         Recording *r;
-        uint64_t generation;
+        uint64_t generation, doubt_generation;
         bool incomplete;
+        char said[REASON_MAX]; /* the reason written, "" for a complete recording */
 } Write;
 
 static void write_done(Recording *r, bool ok)
@@ -893,10 +915,12 @@ static void on_put(KubeRequest *req, int error, const KubeStatus *st, const char
         else {
                 r->written_generation = w->generation;
                 r->written_incomplete = w->incomplete;
+                r->written_doubt_generation = w->doubt_generation;
+                memcpy(r->said, w->said, sizeof(r->said));
                 r->conflicts = 0;
                 log_info("recording %s: wrote %zu syscalls to ConfigMap %s/%s%s", r->name,
                          audit_recorder_n_syscalls(r->set), r->agent->namespace, r->configmap,
-                         w->incomplete ? " (incomplete)" : "");
+                         w->said[0] ? " (incomplete)" : "");
         }
         free(w);
         write_done(r, error >= 0);
@@ -932,6 +956,104 @@ static json_t *object_child(json_t *o, const char *key)
         return c;
 }
 
+static bool annotation_is(json_t *annotations, const char *key, const char *value)
+{
+        const char *v = json_string_value(json_object_get(annotations, key));
+        return value ? v && strcmp(v, value) == 0 : !json_object_get(annotations, key);
+}
+
+static void annotation_set(json_t *annotations, const char *key, const char *value)
+{
+        if (value)
+                (void) json_object_set_new(annotations, key, json_string(value));
+        else
+                (void) json_object_del(annotations, key);
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+        return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+static bool profile_names(json_t *profile, const char *name)
+{
+        size_t i, k;
+        json_t *rule, *n;
+
+        json_array_foreach(json_object_get(profile, "syscalls"), i, rule)
+        {
+                json_array_foreach(json_object_get(rule, "names"), k, n)
+                {
+                        if (json_is_string(n) && strcmp(json_string_value(n), name) == 0)
+                                return true;
+                }
+        }
+        return false;
+}
+
+/* The doubtful syscalls the merged profile still lacks, sorted and comma-separated: those another
+ * node wrote (was, may be NULL) and this recording's, by name. NULL when none (or on OOM, which then
+ * reads as none: the next write computes it again). */
+static char *doubtful_names(const Recording *r, const char *was, const char *merged)
+{
+        json_t *profile = json_loads(merged, 0, NULL);
+        _cleanup_free_ char *copy = was ? strdup(was) : NULL;
+        char **names = calloc(r->n_doubtful + (was ? strlen(was) / 2 + 1 : 0) + 1, sizeof(char *));
+        size_t n = 0, len = 0;
+        char *out = NULL, *save = NULL;
+
+        if (!profile || !names || (was && !copy))
+                goto finish;
+        for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save))
+                if (*t && !profile_names(profile, t))
+                        names[n++] = strdup(t);
+        for (size_t i = 0; i < r->n_doubtful; i++) {
+                const Syscall *sc = r->doubtful + i;
+                char *name = arch_from_token(sc->arch) && sc->nr >= 0 && sc->nr <= INT32_MAX
+                                     ? seccomp_syscall_resolve_num_arch(sc->arch, (int) sc->nr)
+                                     : NULL;
+                if (!name && asprintf(&name, "%lld", (long long) sc->nr) < 0)
+                        name = NULL;
+                if (name && !profile_names(profile, name))
+                        names[n++] = name;
+                else
+                        free(name);
+        }
+        qsort(names, n, sizeof(char *), compare_strings);
+        for (size_t i = 0; i < n; i++)
+                len += names[i] ? strlen(names[i]) + 1 : 0;
+        if (len > 0 && (out = malloc(len))) {
+                char *p = out;
+                for (size_t i = 0; i < n; i++) {
+                        if (!names[i] || (i > 0 && names[i - 1] && strcmp(names[i - 1], names[i]) == 0))
+                                continue;
+                        p += sprintf(p, "%s%s", p == out ? "" : ",", names[i]);
+                }
+                if (p == out) {
+                        free(out);
+                        out = NULL;
+                }
+        }
+finish:
+        for (size_t i = 0; names && i < n; i++)
+                free(names[i]);
+        free(names);
+        json_decref(profile);
+        return out;
+}
+
+static char *incomplete_reason(const char *lost, const char *doubtful)
+{
+        char *reason = NULL;
+        if (asprintf(&reason, "%s%s%s%s", lost ? lost : "", lost && doubtful ? "; " : "",
+                     doubtful ? "records of processes that had exited before they could be attributed name "
+                                "syscalls the profile lacks, which may be this workload's: "
+                              : "",
+                     doubtful ? doubtful : "") < 0)
+                return NULL;
+        return reason;
+}
+
 /* The object to PUT (current, as read) or POST (NULL): the union in data[key], the labels and the
  * completeness. Returns NULL when there is nothing to change (*ret_same), or on an error (logged). */
 static char *write_body(Write *w, json_t *current, bool *ret_same)
@@ -939,7 +1061,7 @@ static char *write_body(Write *w, json_t *current, bool *ret_same)
         Recording *r = w->r;
         Agent *a = r->agent;
         AuditProfileOptions po = {.baseline = a->baseline, .n_baseline = a->n_baseline};
-        _cleanup_free_ char *json = NULL, *error = NULL;
+        _cleanup_free_ char *json = NULL, *error = NULL, *doubtful = NULL, *reason = NULL;
         json_t *obj = current ? json_incref(current) : json_object();
         char *out = NULL;
 
@@ -962,15 +1084,22 @@ static char *write_body(Write *w, json_t *current, bool *ret_same)
         }
         if (!profile_ok(r, json))
                 goto finish;
-        /* "false" is for ever: whoever saw a loss said so, and a union cannot undo it. */
-        const char *was = json_string_value(json_object_get(annotations, ANNOT_COMPLETE));
-        const char *was_reason = json_string_value(json_object_get(annotations, ANNOT_REASON));
-        bool incomplete = w->incomplete || (was && strcmp(was, "false") == 0);
-        const char *reason = w->incomplete ? r->reason : was_reason;
-        if (current && old && strcmp(old, json) == 0 && was &&
-            strcmp(was, incomplete ? "false" : "true") == 0 &&
-            (!incomplete || (was_reason && reason && strcmp(was_reason, reason) == 0) ||
-             (was_reason && !w->incomplete))) {
+        /* Completeness, as every node computes it from the union: a loss is for ever (whoever saw it
+         * said so in ANNOT_LOST); a syscall of an unattributed record matters while the profile lacks
+         * it (ANNOT_DOUBTFUL, merged from every node, less what the union now has). */
+        const char *was_lost = json_string_value(json_object_get(annotations, ANNOT_LOST));
+        const char *lost = w->incomplete ? r->reason : was_lost;
+        doubtful = doubtful_names(r, json_string_value(json_object_get(annotations, ANNOT_DOUBTFUL)), json);
+        if (lost || doubtful)
+                reason = incomplete_reason(lost, doubtful);
+        if ((lost || doubtful) && !reason)
+                goto finish;
+        (void) snprintf(w->said, sizeof(w->said), "%s", reason ? reason : "");
+        if (current && old && strcmp(old, json) == 0 &&
+            annotation_is(annotations, ANNOT_COMPLETE, reason ? "false" : "true") &&
+            annotation_is(annotations, ANNOT_LOST, lost) &&
+            annotation_is(annotations, ANNOT_DOUBTFUL, doubtful) &&
+            annotation_is(annotations, ANNOT_REASON, reason)) {
                 *ret_same = true;
                 goto finish;
         }
@@ -982,11 +1111,10 @@ static char *write_body(Write *w, json_t *current, bool *ret_same)
         }
         (void) json_object_set_new(labels, LABEL_RECORDING, json_string(r->name));
         (void) json_object_set_new(labels, "app.kubernetes.io/managed-by", json_string("seccompd-recorder"));
-        (void) json_object_set_new(annotations, ANNOT_COMPLETE, json_string(incomplete ? "false" : "true"));
-        if (incomplete && reason)
-                (void) json_object_set_new(annotations, ANNOT_REASON, json_string(reason));
-        else if (!incomplete)
-                (void) json_object_del(annotations, ANNOT_REASON);
+        (void) json_object_set_new(annotations, ANNOT_COMPLETE, json_string(reason ? "false" : "true"));
+        annotation_set(annotations, ANNOT_REASON, reason);
+        annotation_set(annotations, ANNOT_LOST, lost);
+        annotation_set(annotations, ANNOT_DOUBTFUL, doubtful);
         (void) json_object_set_new(data, r->key, json_string(json));
         out = json_dumps(obj, JSON_COMPACT);
 finish:
@@ -1037,6 +1165,8 @@ static void on_get(KubeRequest *req, int error, const KubeStatus *st, const char
         if (same) {
                 r->written_generation = w->generation;
                 r->written_incomplete = w->incomplete;
+                r->written_doubt_generation = w->doubt_generation;
+                memcpy(r->said, w->said, sizeof(r->said));
                 json_decref(current);
                 free(w);
                 write_done(r, true);
@@ -1066,7 +1196,10 @@ static void write_start(Recording *r)
         Write *w = calloc(1, sizeof(Write));
         if (!w)
                 return;
-        *w = (Write){.r = r, .generation = r->generation, .incomplete = r->incomplete};
+        *w = (Write){.r = r,
+                     .generation = r->generation,
+                     .doubt_generation = r->doubt_generation,
+                     .incomplete = r->incomplete};
         r->in_flight = true;
         a->in_flight++;
         r->conflicts = 0;

@@ -232,9 +232,10 @@ images:
         wait for its pods to be gone. The profiles' ConfigMaps and the installed files stay."""
         self.kubectl("delete", "daemonset,role,rolebinding,clusterrole,clusterrolebinding,serviceaccount,"
                      "resourcequota,validatingadmissionpolicy,validatingadmissionpolicybinding",
-                     "-A", "-l", "app.kubernetes.io/name=seccompd", "--ignore-not-found", "--wait=true")
+                     "-A", "-l", "app.kubernetes.io/name in (seccompd,seccompd-recorder)", "--ignore-not-found",
+                     "--wait=true")
         self.wait("seccompd's pods to be gone", lambda: not self.get(
-            "pods", "-A", "-l", "app.kubernetes.io/name=seccompd")["items"], 120)
+            "pods", "-A", "-l", "app.kubernetes.io/name in (seccompd,seccompd-recorder)")["items"], 120)
 
     uninstall_any = uninstall
 

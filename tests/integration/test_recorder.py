@@ -100,6 +100,7 @@ class RecorderTest(unittest.TestCase):
     def stop(self, a):
         if a.running():
             self.assertEqual(a.stop(), 0, a.log_tail())
+        a.close()
 
     def watching(self, a, n):
         self.assertIsNotNone(a.wait_log(rf"watching {n} pods? labeled"), a.log_tail())
@@ -237,6 +238,37 @@ class RecorderTest(unittest.TestCase):
         self.assertIsNotNone(a.wait_log(r"a reviewed profile, no longer written"), a.log_tail())
         self.assertEqual(self.recording("web")[1], text)
         for x in (w, d, w2):
+            release(x)
+
+    def test_unattributed_syscalls_of_another_node_matter_until_the_union_has_them(self):
+        """Another node saw records of mkdir and rmdir from processes that had exited before they could
+        be attributed (a short-lived process can beat the kernel's audit thread), and a loss; this node
+        records mkdir: rmdir alone stays doubtful, and the loss stays for ever."""
+        p = Pod(self, "web", "node-a", record="web")
+        p.list_container(self.srv)
+        self.srv.apply({"apiVersion": "v1", "kind": "ConfigMap",
+                        "metadata": {"name": "seccompd-recording-web", "namespace": NS,
+                                     "labels": {"seccompd.io/recording": "web"},
+                                     "annotations": {"seccompd.io/recording-complete": "false",
+                                                     "seccompd.io/recording-unattributed": "mkdir,rmdir"}},
+                        "data": {"web.json": '{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64"],'
+                                             '"syscalls":[{"names":["getpid"],"action":"SCMP_ACT_ALLOW"}]}'}})
+        a = self.agent("node-a")
+        self.watching(a, 1)
+        w = self.workload(p, f"import os, sys; os.mkdir({self.tmp + '/one'!r})")
+        cm, text = self.wait_recorded(a, "web", "mkdir")
+        ann = cm["metadata"]["annotations"]
+        self.assertEqual(ann["seccompd.io/recording-complete"], "false")
+        self.assertEqual(ann["seccompd.io/recording-unattributed"], "rmdir")
+        self.assertIn("rmdir", ann["seccompd.io/recording-incomplete-reason"])
+        self.assertIn("getpid", names(text))  # the other node's syscalls stay
+        w2 = self.workload(p, "import os, sys\ntry: os.rmdir('/nonexistent')\nexcept OSError: pass")
+        cm, text = self.wait_recorded(a, "web", "rmdir")
+        ann = cm["metadata"]["annotations"]
+        self.assertEqual(ann["seccompd.io/recording-complete"], "true", ann)
+        self.assertNotIn("seccompd.io/recording-unattributed", ann)
+        self.assertNotIn("seccompd.io/recording-incomplete-reason", ann)
+        for x in (w, w2):
             release(x)
 
     def test_needs_the_initial_network_namespace(self):
