@@ -15,7 +15,7 @@ Usage
     srv.forbid(verb, resource, namespace=None) / srv.allow_all()
     srv.apply(obj) -> obj              # create or update (same code path as HTTP; bumps the RV, notifies watchers)
     srv.delete(kind, namespace, name) -> obj | None
-    srv.get(kind, namespace, name) -> obj | None        # kind: "ConfigMap", "configmaps", "Node", "nodes", ...
+    srv.get(kind, namespace, name) -> obj | None        # kind: "ConfigMap", "configmaps", "Node", "nodes", "Pod", ...
     srv.rv                              # current global resourceVersion (int)
     srv.requests                        # [{method, path, query, status, watch, user, resource, namespace, name,
                                         #   subresource, headers}]
@@ -117,11 +117,13 @@ CORE = {
     "events": ("Event", True, ["ev"], ALL_VERBS),
     "nodes": ("Node", False, ["no"], ALL_VERBS),
     "namespaces": ("Namespace", False, ["ns"], ["create", "delete", "get", "list", "patch", "update", "watch"]),
+    # For seccompd record --pod, which GETs one; stored as given (status included: no kubelet writes it).
+    "pods": ("Pod", True, ["po"], ALL_VERBS),
 }
 EVENTS_GROUP = "events.k8s.io"
 GROUPS = {"": CORE, EVENTS_GROUP: {"events": ("Event", True, ["ev"], ALL_VERBS)}}
 KIND_TO_RESOURCE = {"ConfigMap": "configmaps", "Secret": "secrets", "Event": "events", "Node": "nodes",
-                    "Namespace": "namespaces"}
+                    "Namespace": "namespaces", "Pod": "pods"}
 
 # Fields Go's encoding/json leaves out when empty (omitempty): a {} or [] written there reads back
 # absent, so a later JSON patch "add /data/k" fails on the missing parent, as on the real server.
