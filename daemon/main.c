@@ -21,6 +21,7 @@ static void help(void)
                "  run --source ...   Install profiles into the kubelet seccomp directory, keep them in "
                "sync\n"
                "  record             Write a profile from the kernel's SECCOMP audit records\n"
+               "  recorder           The in-cluster recording agent: pods labeled seccompd.io/record\n"
                "\n"
                "Options:\n"
                "  -h --help          Show this help\n"
@@ -129,10 +130,13 @@ int main(int argc, char *argv[])
                 int (*run)(int argc, char *argv[]);
                 int on_error;
         } verbs[] = {
+                /* clang-format off */
                 {"validate", verb_validate, EXIT_USAGE},
                 {"convert", verb_convert, EXIT_USAGE},
                 {"run", verb_run, EXIT_RUN_INCOMPLETE},
                 {"record", verb_record, EXIT_USAGE},
+                {"recorder", verb_recorder, EXIT_USAGE},
+                /* clang-format on */
         };
 
         if (argc < 2) {

@@ -8,6 +8,7 @@
 #include <systemd/sd-event.h>
 #include <time.h>
 
+#include "builtin-source.h"
 #include "cache.h"
 #include "dir-source.h"
 #include "drift.h"
@@ -43,7 +44,7 @@ struct Manager {
 
         /* What only the Kubernetes source has: set up by setup_kube(), NULL otherwise. */
         KubeConfig kube_config;
-        KubeSource *kube; /* borrowed: the same object as source */
+        KubeSource *kube; /* borrowed: the same object as source, or the one it wraps */
         KubeNode *node;
         Metrics *metrics;
         HttpServer *http;
@@ -542,6 +543,21 @@ static int setup_dir(Manager *m)
         return 0;
 }
 
+/* seccompd's own profiles ahead of the source's, whichever it is: the set the engine sees starts
+ * with them, so they win a path over any object's key. */
+static int setup_builtin(Manager *m)
+{
+        static const BuiltinProfile recording = {
+                .path = RECORDING_PROFILE_PATH,
+                .bytes = RECORDING_PROFILE_BYTES,
+                .origin = "built-in (--recording-profile)",
+        };
+        int r = builtin_source_new(m->source, &recording, 1, m->cache, &m->o.validate, &m->source);
+        if (r < 0)
+                return log_error_errno(r, "cannot set up the built-in recording profile");
+        return 0;
+}
+
 static int open_root(Manager *m)
 {
         _cleanup_free_ char *state_error = NULL;
@@ -623,6 +639,11 @@ int manager_new(const ManagerOptions *o, Manager **ret)
         r = o->kube ? setup_kube(m, o->kube) : setup_dir(m);
         if (r < 0)
                 return r;
+        if (o->recording_profile) {
+                r = setup_builtin(m);
+                if (r < 0)
+                        return r;
+        }
         if (!o->once) {
                 /* Before the first sync, so that its own echoes are recognised. */
                 r = drift_new(m->event, m->root, o->root_path, on_drift, m, &m->drift);

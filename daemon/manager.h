@@ -37,6 +37,7 @@ typedef struct ManagerOptions {
         ValidateOptions validate;
         uint64_t delete_grace_usec;
         bool once;
+        bool recording_profile; /* also install the built-in seccompd/record.json (builtin-source.h) */
 } ManagerOptions;
 
 /* Before anything touches the node, a configuration that cannot be used is -EINVAL (a usage error),

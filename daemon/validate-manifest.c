@@ -21,6 +21,10 @@ static const char *problem_code(SourceProblemKind k)
                 return "object-label-value";
         case SOURCE_OBJECT_EMPTY:
                 return "object-empty";
+        case SOURCE_OBJECT_RECORDING:
+                return "object-recording";
+        case SOURCE_OBJECT_RECORDING_INCOMPLETE:
+                return "object-recording-incomplete";
         default:
                 return "manifest-unreadable";
         }
@@ -28,20 +32,47 @@ static const char *problem_code(SourceProblemKind k)
 
 #define CODE_NO_PROFILE "manifest-no-profile"
 
-/* Which of the objects the daemon ignores are errors here. A manifest (kubectl kustomize's output)
- * may hold ConfigMaps that are no business of seccompd's: one without the label counts only when
- * a key of it looks like a profile's, or when nothing else in the file is checked. A label that is
- * not "true" and a labeled object with nothing in it are always mistakes. */
-static bool note_is_error(const SourceProblem *n, const SourceSet *s)
+typedef enum Level {
+        LEVEL_HIDDEN,
+        LEVEL_NOTE,
+        LEVEL_WARNING,
+        LEVEL_ERROR,
+} Level;
+
+static const char *const level_names[] = {
+        [LEVEL_NOTE] = "note",
+        [LEVEL_WARNING] = "warning",
+        [LEVEL_ERROR] = "error",
+};
+
+/* How the objects the daemon ignores are reported here. A manifest (kubectl kustomize's output) may
+ * hold ConfigMaps that are no business of seccompd's: one without the label counts only when a key
+ * of it looks like a profile's, or when nothing else in the file is checked. A label that is not
+ * "true" and a labeled object with nothing in it are always mistakes. A recording is no mistake but
+ * a step (its profiles are checked): a note that says how to install it, a warning when the recorder
+ * marked it incomplete. */
+static Level note_level(const SourceProblem *n, const SourceSet *s)
 {
-        if (n->kind == SOURCE_OBJECT_UNLABELED)
-                return n->looks_like_profiles || s->n == 0;
-        return true;
+        switch (n->kind) {
+        case SOURCE_OBJECT_UNLABELED:
+                return n->looks_like_profiles || s->n == 0 ? LEVEL_ERROR : LEVEL_HIDDEN;
+        case SOURCE_OBJECT_RECORDING:
+                return LEVEL_NOTE;
+        case SOURCE_OBJECT_RECORDING_INCOMPLETE:
+                return LEVEL_WARNING;
+        default:
+                return LEVEL_ERROR;
+        }
 }
+
+typedef struct Shown {
+        const SourceProblem *problem;
+        Level level;
+} Shown;
 
 static int compare_problems(const void *a, const void *b)
 {
-        const SourceProblem *x = *(const SourceProblem *const *) a, *y = *(const SourceProblem *const *) b;
+        const SourceProblem *x = ((const Shown *) a)->problem, *y = ((const Shown *) b)->problem;
         if (x->line != y->line)
                 return x->line < y->line ? -1 : 1;
         return x->column < y->column ? -1 : x->column > y->column;
@@ -57,57 +88,66 @@ static json_t *position(unsigned n)
         return n > 0 ? json_integer(n) : json_null();
 }
 
-static void print_problem(const char *file, const char *code, unsigned line, unsigned column,
+static void print_problem(const char *file, Level level, const char *code, unsigned line, unsigned column,
                           const char *text)
 {
         if (line > 0)
-                printf("%s:%u:%u: error: %s [%s]\n", file, line, column, text, code);
+                printf("%s:%u:%u: %s: %s [%s]\n", file, line, column, level_names[level], text, code);
         else
-                printf("%s: error: %s [%s]\n", file, text, code);
+                printf("%s: %s: %s [%s]\n", file, level_names[level], text, code);
 }
 
 /* The file's own problems and those of its objects: lines, or the manifest's entry in --json. Returns
- * how many errors the file has beside its profiles'. */
-static int report_problems(ValidateRun *run, const char *file, const SourceSet *s, size_t *ret_errors)
+ * how many errors and warnings the file has beside its profiles'. */
+static int report_problems(ValidateRun *run, const char *file, const SourceSet *s, size_t *ret_errors,
+                           size_t *ret_warnings)
 {
-        size_t n = 0;
-        _cleanup_free_ const SourceProblem **list =
-                calloc(s->n_errors + s->n_notes + 1, sizeof(SourceProblem *));
+        size_t n = 0, errors = 0, warnings = 0;
+        _cleanup_free_ Shown *list = calloc(s->n_errors + s->n_notes + 1, sizeof(Shown));
         json_t *diags = NULL;
 
         if (!list)
                 return -ENOMEM;
         for (size_t i = 0; i < s->n_errors; i++)
-                list[n++] = s->errors + i;
-        for (size_t i = 0; i < s->n_notes; i++)
-                if (note_is_error(s->notes + i, s))
-                        list[n++] = s->notes + i;
-        qsort(list, n, sizeof(SourceProblem *), compare_problems);
+                list[n++] = (Shown){s->errors + i, LEVEL_ERROR};
+        for (size_t i = 0; i < s->n_notes; i++) {
+                Level l = note_level(s->notes + i, s);
+                if (l != LEVEL_HIDDEN)
+                        list[n++] = (Shown){s->notes + i, l};
+        }
+        qsort(list, n, sizeof(Shown), compare_problems);
+        for (size_t i = 0; i < n; i++) {
+                errors += list[i].level == LEVEL_ERROR;
+                warnings += list[i].level == LEVEL_WARNING;
+        }
 
         static const char no_profile[] = "no ConfigMap or Secret in it, so seccompd installs nothing from "
                                          "this file; it reads the ConfigMaps and Secrets labeled "
                                          "seccompd.io/profile: \"true\"";
         bool none = n == 0 && s->n == 0;
-        if (n > 0 || none)
+        bool invalid = errors > 0 || none || (run->strict && warnings > 0);
+        if (invalid)
                 run->any_invalid = true;
-        *ret_errors = n + none;
+        *ret_errors = errors + none;
+        *ret_warnings = warnings;
 
         if (!run->files) {
                 for (size_t i = 0; i < n; i++)
-                        print_problem(file, problem_code(list[i]->kind), list[i]->line, list[i]->column,
-                                      list[i]->text);
+                        print_problem(file, list[i].level, problem_code(list[i].problem->kind),
+                                      list[i].problem->line, list[i].problem->column, list[i].problem->text);
                 if (none)
-                        print_problem(file, CODE_NO_PROFILE, 0, 0, no_profile);
+                        print_problem(file, LEVEL_ERROR, CODE_NO_PROFILE, 0, 0, no_profile);
                 return 0;
         }
 
         diags = json_array();
         for (size_t i = 0; diags && i < n; i++) {
-                const SourceProblem *p = list[i];
-                json_t *d = json_pack("{s:s, s:s, s:s, s:n, s:n, s:o, s:o, s:s}", "severity", "error",
-                                      "code", problem_code(p->kind), "path", p->at ?: "", "line", "column",
-                                      "manifestLine", position(p->line), "manifestColumn",
-                                      position(p->line ? p->column : 0), "message", p->text);
+                const SourceProblem *p = list[i].problem;
+                json_t *d =
+                        json_pack("{s:s, s:s, s:s, s:n, s:n, s:o, s:o, s:s}", "severity",
+                                  level_names[list[i].level], "code", problem_code(p->kind), "path",
+                                  p->at ?: "", "line", "column", "manifestLine", position(p->line),
+                                  "manifestColumn", position(p->line ? p->column : 0), "message", p->text);
                 if (d && p->object.kind)
                         json_object_set_new(d, "object", object_to_json(&p->object));
                 if (!d || json_array_append_new(diags, d) < 0) {
@@ -122,7 +162,7 @@ static int report_problems(ValidateRun *run, const char *file, const SourceSet *
                                                        "manifestColumn", "message", no_profile));
         json_t *entry =
                 diags ? json_pack("{s:s, s:b, s:b, s:I, s:o}", "file", file, "manifest", true, "valid",
-                                  n == 0 && !none, "profiles", (json_int_t) s->n, "diagnostics", diags)
+                                  !invalid, "profiles", (json_int_t) s->n, "diagnostics", diags)
                       : NULL;
         if (!entry || json_array_append_new(run->files, entry) < 0)
                 return -ENOMEM;
@@ -203,12 +243,13 @@ static int report_profile(ValidateRun *run, const char *file, const SourceProfil
 
 int validate_manifest(ValidateRun *run, const char *file, const char *buf, size_t len)
 {
-        SourceSet s = {.complete = true};
-        size_t errors = 0;
+        /* A recording's profiles are checked as they will be installed once it is labeled. */
+        SourceSet s = {.complete = true, .read_recordings = true};
+        size_t errors = 0, warnings = 0;
         int r = source_read_manifest(file, buf, len, &s);
 
         if (r >= 0)
-                r = report_problems(run, file, &s, &errors);
+                r = report_problems(run, file, &s, &errors, &warnings);
         for (size_t i = 0; r >= 0 && i < s.n; i++) {
                 Verdict v;
                 r = profile_validate_cached(run->cache, s.items[i].bytes, s.items[i].len, run->options, &v,
@@ -222,6 +263,10 @@ int validate_manifest(ValidateRun *run, const char *file, const char *buf, size_
                 printf("%s: INVALID manifest: %zu error%s in the file or its objects, %zu profile%s "
                        "checked\n",
                        file, errors, errors == 1 ? "" : "s", s.n, s.n == 1 ? "" : "s");
+        else if (r >= 0 && run->strict && warnings > 0 && !run->files)
+                printf("%s: INVALID manifest with --strict: %zu warning%s in the file or its objects, %zu "
+                       "profile%s checked\n",
+                       file, warnings, warnings == 1 ? "" : "s", s.n, s.n == 1 ? "" : "s");
         source_set_clear(&s);
         return r;
 }

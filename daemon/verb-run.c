@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "builtin-source.h"
 #include "confine.h"
 #include "kube-node.h"
 #include "log.h"
@@ -129,6 +130,8 @@ static void help(void)
                "     --runtime RUNTIME       containerd (default) or cri-o: how profiles are validated\n"
                "     --runc-version X.Y      The node's runc (default 1.1; runc before 1.2 refuses flags)\n"
                "     --delete-grace DURATION Wait before removing a profile that left the source (0s)\n"
+               "     --recording-profile     Install " RECORDING_PROFILE_PATH " too: logs every syscall\n"
+               "                             (SCMP_ACT_LOG), for pods the recorder records\n"
                "     --log-format FORMAT     text or json (default: the journal under systemd, else text)\n"
                "     --no-self-confine       Do not load the daemon's own seccomp filter (debugging)\n"
                "  -h --help                  Show this help\n"
@@ -157,6 +160,7 @@ int verb_run(int argc, char *argv[])
                 ARG_TAINT,
                 ARG_CONDITION,
                 ARG_NO_CONFINE,
+                ARG_RECORDING_PROFILE,
         };
         static const struct option options[] = {
                 {"help", no_argument, NULL, 'h'},
@@ -177,6 +181,7 @@ int verb_run(int argc, char *argv[])
                 {"remove-startup-taint", required_argument, NULL, ARG_TAINT},
                 {"node-condition", no_argument, NULL, ARG_CONDITION},
                 {"no-self-confine", no_argument, NULL, ARG_NO_CONFINE},
+                {"recording-profile", no_argument, NULL, ARG_RECORDING_PROFILE},
                 {},
         };
         ManagerOptions m = {.root_path = DEFAULT_ROOT, .validate = {.runtime = RUNTIME_CONTAINERD}};
@@ -253,6 +258,9 @@ int verb_run(int argc, char *argv[])
                 case ARG_ONCE:
                         m.once = true;
                         break;
+                case ARG_RECORDING_PROFILE:
+                        m.recording_profile = true;
+                        break;
                 case ARG_RUNTIME:
                         if (parse_runtime_arg("run", optarg, &rt) < 0)
                                 return EXIT_USAGE;
@@ -308,6 +316,14 @@ int verb_run(int argc, char *argv[])
                 fprintf(stderr, "seccompd run: Kubernetes options need --source kube\n");
                 return EXIT_USAGE;
         }
+        /* A tenant's directory is the tenant's alone, as it is against an admin object's. */
+        for (size_t i = 0; m.recording_profile && i < k.n_tenants; i++)
+                if (strcmp(k.tenants[i], RECORDING_PROFILE_DIR) == 0) {
+                        fprintf(stderr,
+                                "seccompd run: --recording-profile installs " RECORDING_PROFILE_PATH
+                                ", inside the directory of --tenant-namespace " RECORDING_PROFILE_DIR "\n");
+                        return EXIT_USAGE;
+                }
         m.validate.arch = arch_from_token(seccomp_arch_native());
         m.kube = kube ? &k : NULL;
         return run(&m, format, confine);

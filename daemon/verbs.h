@@ -20,6 +20,7 @@ int verb_validate(int argc, char *argv[]);
 int verb_convert(int argc, char *argv[]);
 int verb_run(int argc, char *argv[]);
 int verb_record(int argc, char *argv[]);
+int verb_recorder(int argc, char *argv[]);
 
 /* FILE:LINE:COL: severity: MESSAGE [code], compiler style; without a line, FILE: severity: ...
  * as_error prints warnings as errors (--strict). */

@@ -237,6 +237,14 @@ const AuditStats *audit_recorder_stats(const AuditRecorder *r)
         return &r->stats;
 }
 
+bool audit_recorder_has(const AuditRecorder *r, uint32_t arch, int64_t nr)
+{
+        for (size_t i = 0; i < r->n_syscalls; i++)
+                if (r->syscalls[i].arch == arch && r->syscalls[i].nr == nr)
+                        return true;
+        return false;
+}
+
 size_t audit_recorder_n_syscalls(const AuditRecorder *r)
 {
         return r->n_named;

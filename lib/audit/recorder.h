@@ -86,6 +86,8 @@ const AuditStats *audit_recorder_stats(const AuditRecorder *r);
 /* Whether any evidence of loss was seen. */
 bool audit_recorder_lost_evidence(const AuditRecorder *r);
 size_t audit_recorder_n_syscalls(const AuditRecorder *r);
+/* Whether a LOG record of this syscall number on this arch was added. */
+bool audit_recorder_has(const AuditRecorder *r, uint32_t arch, int64_t nr);
 const AuditEvent *audit_recorder_events(const AuditRecorder *r, size_t *ret_n);
 /* LOG records whose number could not be named: (arch, number) pairs, for the report. */
 size_t audit_recorder_unresolved(const AuditRecorder *r, size_t i, uint32_t *ret_arch, int64_t *ret_nr);

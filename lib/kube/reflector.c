@@ -27,7 +27,7 @@ typedef enum Phase {
 struct KubeReflector {
         KubeClient *client; /* borrowed */
         sd_event *event;
-        char *resource, *namespace, *selector;
+        char *resource, *namespace, *selector, *field_selector;
         double scale;
         KubeReflectorCallbacks cb;
         void *userdata;
@@ -195,11 +195,14 @@ static void wait_then(KubeReflector *r, bool relist, int retry_after)
 
 static int path_for(KubeReflector *r, const char *query, char **ret)
 {
-        _cleanup_free_ char *sel = NULL;
-        if (r->selector && url_escape(r->selector, &sel) < 0)
+        _cleanup_free_ char *sel = NULL, *fsel = NULL;
+        if ((r->selector && url_escape(r->selector, &sel) < 0) ||
+            (r->field_selector && url_escape(r->field_selector, &fsel) < 0))
                 return -ENOMEM;
-        if (asprintf(ret, "/api/v1/namespaces/%s/%s?%s%s%s", r->namespace, r->resource, query,
-                     sel ? "&labelSelector=" : "", sel ?: "") < 0)
+        /* No namespace: every namespace (/api/v1/pods). */
+        if (asprintf(ret, "/api/v1/%s%s%s%s?%s%s%s%s%s", r->namespace ? "namespaces/" : "",
+                     r->namespace ?: "", r->namespace ? "/" : "", r->resource, query,
+                     sel ? "&labelSelector=" : "", sel ?: "", fsel ? "&fieldSelector=" : "", fsel ?: "") < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -571,9 +574,11 @@ int kube_reflector_new(KubeClient *client, sd_event *event, const KubeReflectorO
         r->userdata = o->userdata;
         r->watch_status.retry_after = -1;
         r->resource = strdup(o->resource);
-        r->namespace = strdup(o->namespace);
+        r->namespace = o->namespace ? strdup(o->namespace) : NULL;
         r->selector = o->selector ? strdup(o->selector) : NULL;
-        if (!r->resource || !r->namespace || (o->selector && !r->selector)) {
+        r->field_selector = o->field_selector ? strdup(o->field_selector) : NULL;
+        if (!r->resource || (o->namespace && !r->namespace) || (o->selector && !r->selector) ||
+            (o->field_selector && !r->field_selector)) {
                 kube_reflector_free(r);
                 return -ENOMEM;
         }
@@ -593,6 +598,7 @@ KubeReflector *kube_reflector_free(KubeReflector *r)
         free(r->resource);
         free(r->namespace);
         free(r->selector);
+        free(r->field_selector);
         free(r->rv);
         free(r->list_rv);
         free(r->continue_token);

@@ -57,9 +57,10 @@ typedef struct KubeReflectorCallbacks {
 } KubeReflectorCallbacks;
 
 typedef struct KubeReflectorOptions {
-        const char *resource; /* "configmaps", "secrets" */
-        const char *namespace;
-        const char *selector; /* a label selector, sent as is */
+        const char *resource;       /* "configmaps", "secrets" */
+        const char *namespace;      /* NULL: every namespace */
+        const char *selector;       /* a label selector, sent as is */
+        const char *field_selector; /* a field selector ("spec.nodeName=x"), sent as is; may be NULL */
         double time_scale;
         const KubeReflectorCallbacks *callbacks;
         void *userdata;

@@ -271,12 +271,56 @@ static bool has_suffix(ObjectText t, const char *suffix)
         return t.value && t.len >= n && memcmp(t.value + t.len - n, suffix, n) == 0;
 }
 
+/* Text of a manifest for a line of output, at most max bytes: a control character (a newline that
+ * would forge a line, an escape sequence) becomes '?'. */
+static void printable(ObjectText t, char *buf, size_t max)
+{
+        size_t n = t.value ? MIN(t.len, max - 1) : 0;
+        for (size_t i = 0; i < n; i++)
+                buf[i] = (unsigned char) t.value[i] < 0x20 || t.value[i] == 0x7f ? '?' : t.value[i];
+        buf[n] = 0;
+}
+
+/* What the recorder wrote: said as what it is, and how to install it, never as a mistake; an
+ * incomplete one with why, since a workload under it may make a call it lacks. */
+static int explain_recording(const ObjectDescription *d, const char *who, ObjectProfiles *out)
+{
+        char name[64], reason[256];
+        _cleanup_free_ char *command = NULL;
+
+        printable(d->recording, name, sizeof(name));
+        printable(d->recording_reason, reason, sizeof(reason));
+        if (asprintf(&command, "`kubectl label configmap %s%s%s %s=true`", d->name ?: "NAME",
+                     d->namespace ? " -n " : "", d->namespace ?: "", LABEL_PROFILE) < 0)
+                return -ENOMEM;
+        int r = out->status == OBJECT_RECORDING_INCOMPLETE
+                        ? asprintf(&out->ignored,
+                                   "%s: an incomplete recording of \"%s\" (%s: \"false\"): %s; a container "
+                                   "under it may fail on a call the recording missed. Not installed: "
+                                   "seccompd "
+                                   "installs only objects labeled %s: \"true\"; once the recording is "
+                                   "complete, %s installs it",
+                                   who, name, ANNOTATION_RECORDING_COMPLETE,
+                                   *reason ? reason
+                                           : "no reason given (" ANNOTATION_RECORDING_INCOMPLETE ")",
+                                   LABEL_PROFILE, command)
+                        : asprintf(&out->ignored,
+                                   "%s: a%s recording of \"%s\" (%s), not installed: seccompd installs only "
+                                   "objects labeled %s: \"true\"; %s installs it",
+                                   who, text_is(d->recording_complete, "true") ? " complete" : "", name,
+                                   LABEL_RECORDING, LABEL_PROFILE, command);
+        return r < 0 ? -ENOMEM : 0;
+}
+
 /* Why an object of a kind seccompd reads gives nothing, and what would make it give profiles: said
  * by the decoder, which knows the rules, for seccompd validate to print. */
 static int explain_ignored(const ObjectDescription *d, size_t kind, const char *who, ObjectProfiles *out)
 {
         char fields[64];
         int r;
+
+        if (out->status == OBJECT_RECORDING || out->status == OBJECT_RECORDING_INCOMPLETE)
+                return explain_recording(d, who, out);
 
         kind_fields(kind, out->status == OBJECT_EMPTY ? "or" : "and", fields);
         for (size_t i = 0; i < ELEMENTSOF(kinds[kind].fields); i++) {
@@ -308,6 +352,15 @@ static int explain_ignored(const ObjectDescription *d, size_t kind, const char *
                         LABEL_PROFILE, fields, secrets);
                 break;
         default:
+                if (d->recording.value && !d->label.value) {
+                        char name[64];
+                        printable(d->recording, name, sizeof(name));
+                        r = asprintf(&out->ignored,
+                                     "%s: a recording of \"%s\" (%s) with no key in %s, so there is no "
+                                     "profile to install from it",
+                                     who, name, LABEL_RECORDING, fields);
+                        break;
+                }
                 r = asprintf(&out->ignored,
                              "%s: labeled %s: \"true\" but no key in %s, so seccompd has no profile to "
                              "install from it",
@@ -335,8 +388,19 @@ int object_decode(const ObjectDescription *d, const ObjectDecodeOptions *o, Obje
         if (asprintf(&who, "%s%s%s %s%s%s", o->where ?: "", o->where ? ": " : "", d->kind, ns ?: "",
                      ns ? "/" : "", d->name ?: "?") < 0)
                 return -ENOMEM;
-        /* Unlabeled ones are not ours: no refusal, but validate says why. */
-        if (o->require_label && !text_is(d->label, "true"))
+        /* Unlabeled ones are not ours: no refusal, but validate says why. A recording is not ours yet:
+         * validate checks its profiles as they will be once someone labels it. */
+        if (o->require_label && !d->label.value && d->recording.value && strcmp(d->kind, "ConfigMap") == 0) {
+                out.status = text_is(d->recording_complete, "false") ? OBJECT_RECORDING_INCOMPLETE
+                                                                     : OBJECT_RECORDING;
+                if (o->read_recordings) {
+                        r = decode(d, o, kind, who, &out);
+                        if (r < 0)
+                                return r;
+                        if (out.n == 0 && out.n_refusals == 0)
+                                out.status = OBJECT_EMPTY;
+                }
+        } else if (o->require_label && !text_is(d->label, "true"))
                 out.status = d->label.value ? OBJECT_LABEL_VALUE : OBJECT_UNLABELED;
         else {
                 r = decode(d, o, kind, who, &out);

@@ -24,6 +24,12 @@
 #define LABEL_PROFILE        "seccompd.io/profile"
 #define ANNOTATION_DIRECTORY "seccompd.io/directory"
 #define ANNOTATION_ADOPT     "seccompd.io/adopt"
+/* What the recorder agent (seccompd recorder) writes: a ConfigMap labeled seccompd.io/recording: NAME
+ * and not seccompd.io/profile, so that no node installs it until someone labels it; annotated
+ * complete "true" or "false", and why when "false". */
+#define LABEL_RECORDING                 "seccompd.io/recording"
+#define ANNOTATION_RECORDING_COMPLETE   "seccompd.io/recording-complete"
+#define ANNOTATION_RECORDING_INCOMPLETE "seccompd.io/recording-incomplete-reason"
 
 typedef enum ObjectField {
         OBJECT_DATA,
@@ -72,6 +78,8 @@ typedef struct ObjectDescription {
         ObjectText label;      /* metadata.labels[seccompd.io/profile] */
         ObjectText directory;  /* metadata.annotations[seccompd.io/directory] */
         ObjectText adopt;      /* metadata.annotations[seccompd.io/adopt] */
+        ObjectText recording;  /* metadata.labels[seccompd.io/recording]; manifests only */
+        ObjectText recording_complete, recording_reason; /* its two annotations */
         ObjectMap fields[_OBJECT_FIELD_MAX];
 } ObjectDescription;
 
@@ -85,6 +93,8 @@ typedef struct ObjectDecodeOptions {
                                * directory source; the API path selected its objects already) */
         char *const *tenants; /* borrowed: the tenant namespaces */
         size_t n_tenants;
+        bool read_recordings; /* with require_label: decode a recording's profiles too, for seccompd
+                               * validate to check them as they would be installed once labeled */
 } ObjectDecodeOptions;
 
 /* Where a profile is in a manifest: its key, and where its bytes stand verbatim (0: they do not,
@@ -120,13 +130,17 @@ typedef enum ObjectStatus {
         OBJECT_OTHER_KIND,  /* not a ConfigMap or Secret */
         OBJECT_UNLABELED,   /* require_label, and the label is missing */
         OBJECT_LABEL_VALUE, /* require_label, and the label is not exactly "true" */
+        /* require_label, no label, and a ConfigMap labeled seccompd.io/recording: what the recorder
+         * wrote, not installed until labeled (with read_recordings, its profiles are given too): */
+        OBJECT_RECORDING,
+        OBJECT_RECORDING_INCOMPLETE, /* the same, annotated seccompd.io/recording-complete: "false" */
 } ObjectStatus;
 
 typedef struct ObjectProfiles {
         ObjectStatus status;
-        /* For OBJECT_EMPTY, _UNLABELED and _LABEL_VALUE: "[WHERE: ]Kind ns/name: ...", which says what
-         * would make seccompd install something from it. The daemon ignores such objects (a manifest
-         * may hold anything); seccompd validate reports them. */
+        /* For every status but OBJECT_DECODED and _OTHER_KIND: "[WHERE: ]Kind ns/name: ...", which
+         * says what would make seccompd install something from it. The daemon ignores such objects (a
+         * manifest may hold anything); seccompd validate reports them. */
         char *ignored;
         bool looks_like_profiles; /* _UNLABELED, _LABEL_VALUE: a key of its fields ends in ".json" */
         ObjectProfile *profiles;  /* in the object's order: ConfigMap data, binaryData; Secret data,

@@ -339,9 +339,18 @@ typedef struct Reader {
 
 static SourceProblemKind note_kind(ObjectStatus s)
 {
-        return s == OBJECT_UNLABELED     ? SOURCE_OBJECT_UNLABELED
-               : s == OBJECT_LABEL_VALUE ? SOURCE_OBJECT_LABEL_VALUE
-                                         : SOURCE_OBJECT_EMPTY;
+        switch (s) {
+        case OBJECT_UNLABELED:
+                return SOURCE_OBJECT_UNLABELED;
+        case OBJECT_LABEL_VALUE:
+                return SOURCE_OBJECT_LABEL_VALUE;
+        case OBJECT_RECORDING:
+                return SOURCE_OBJECT_RECORDING;
+        case OBJECT_RECORDING_INCOMPLETE:
+                return SOURCE_OBJECT_RECORDING_INCOMPLETE;
+        default:
+                return SOURCE_OBJECT_EMPTY;
+        }
 }
 
 /* One object (a document, or an item of a List) → the shared decoder (lib/sync/object.h) → the set.
@@ -353,18 +362,23 @@ static int read_object(Reader *rd, yaml_document_t *doc, yaml_node_t *obj, const
         yaml_node_t *meta = map_get(doc, obj, "metadata");
         yaml_node_t *annotations = map_get(doc, meta, "annotations");
         yaml_node_t *kind = map_get(doc, obj, "kind");
+        yaml_node_t *labels = map_get(doc, meta, "labels");
         _cleanup_(object_description_clear) ObjectDescription d = {
                 .line = mark_number(obj->start_mark.line),
                 .column = mark_number(obj->start_mark.column),
                 .kind = kind || map_get(doc, obj, "apiVersion") ? scalar(kind) : default_kind,
                 .namespace = scalar(map_get(doc, meta, "namespace")),
                 .name = scalar(map_get(doc, meta, "name")),
-                .label = text_of(map_get(doc, map_get(doc, meta, "labels"), LABEL_PROFILE)),
+                .label = text_of(map_get(doc, labels, LABEL_PROFILE)),
                 .directory = text_of(map_get(doc, annotations, ANNOTATION_DIRECTORY)),
                 .adopt = text_of(map_get(doc, annotations, ANNOTATION_ADOPT)),
+                .recording = text_of(map_get(doc, labels, LABEL_RECORDING)),
+                .recording_complete = text_of(map_get(doc, annotations, ANNOTATION_RECORDING_COMPLETE)),
+                .recording_reason = text_of(map_get(doc, annotations, ANNOTATION_RECORDING_INCOMPLETE)),
         };
         _cleanup_(object_profiles_clear) ObjectProfiles out = {};
-        const ObjectDecodeOptions o = {.where = rd->file, .require_label = true};
+        const ObjectDecodeOptions o = {
+                .where = rd->file, .require_label = true, .read_recordings = s->read_recordings};
         size_t prefix = strlen(rd->file) + 2; /* "FILE: " */
         int r;
 
@@ -379,11 +393,16 @@ static int read_object(Reader *rd, yaml_document_t *doc, yaml_node_t *obj, const
         if (r < 0)
                 return r;
         if (out.status != OBJECT_DECODED && out.status != OBJECT_OTHER_KIND) {
+                /* At the label that says what the object is, if it has one. */
+                ObjectText at = out.status == OBJECT_LABEL_VALUE ? d.label
+                                : out.status == OBJECT_RECORDING || out.status == OBJECT_RECORDING_INCOMPLETE
+                                        ? d.recording
+                                        : (ObjectText){};
                 SourceProblem n = {
                         .kind = note_kind(out.status),
                         .message = TAKE_PTR(out.ignored),
-                        .line = out.status == OBJECT_LABEL_VALUE ? d.label.line : d.line,
-                        .column = out.status == OBJECT_LABEL_VALUE ? d.label.column : d.column,
+                        .line = at.line ?: d.line,
+                        .column = at.line ? at.column : d.column,
                         .looks_like_profiles = out.looks_like_profiles,
                 };
                 r = source_object_set(&n.object, &d);

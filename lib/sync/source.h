@@ -41,9 +41,11 @@ typedef enum SourceProblemKind {
         SOURCE_MANIFEST_REFUSED, /* a manifest that cannot be read whole: nothing of it is used */
         SOURCE_OBJECT_REFUSED,   /* a key, a field or a whole object the decoder refused */
         /* notes (lib/sync/object.h's ObjectStatus): */
-        SOURCE_OBJECT_UNLABELED,   /* a ConfigMap or Secret without the label */
-        SOURCE_OBJECT_LABEL_VALUE, /* one whose label is not exactly "true" */
-        SOURCE_OBJECT_EMPTY,       /* one labeled, with no key seccompd reads */
+        SOURCE_OBJECT_UNLABELED,            /* a ConfigMap or Secret without the label */
+        SOURCE_OBJECT_LABEL_VALUE,          /* one whose label is not exactly "true" */
+        SOURCE_OBJECT_EMPTY,                /* one labeled, with no key seccompd reads */
+        SOURCE_OBJECT_RECORDING,            /* a recording the recorder agent wrote, not labeled yet */
+        SOURCE_OBJECT_RECORDING_INCOMPLETE, /* one annotated seccompd.io/recording-complete: "false" */
 } SourceProblemKind;
 
 typedef struct SourceProblem {
@@ -66,6 +68,9 @@ typedef struct SourceSet {
          * ignores them; seccompd validate says what would make seccompd read them. */
         SourceProblem *notes;
         size_t n_notes;
+        /* In: also give the profiles of recordings (ConfigMaps labeled seccompd.io/recording and not
+         * seccompd.io/profile), for seccompd validate to check; the daemon never sets it. */
+        bool read_recordings;
         bool complete;   /* false when something could not be read: nothing may be deleted */
         bool unreadable; /* a file could not be read at all (not: read and refused, which is the
                             file's own problem): the source is not settled, the node not ready */

@@ -13,7 +13,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        SourceSet s = {.complete = true};
+        /* Recordings' profiles too, as seccompd validate reads them: the daemon's reading is the same
+         * without them. */
+        SourceSet s = {.complete = true, .read_recordings = true};
         /* Its only failure is -ENOMEM, which fails the daemon's whole sync: no input of this size may
          * cause it (aliases copied per use did). */
         if (source_read_manifest("fuzz.yaml", (const char *) data, size, &s) < 0)

@@ -12,6 +12,7 @@ EQUIVALENT = {
     "overlays/tenants": {"tenantNamespaces": ["team-a"]},
     "overlays/k0s": {"kubeletRoot": "/var/lib/k0s/kubelet"},
     "overlays/microk8s": {"kubeletRoot": "/var/snap/microk8s/common/var/lib/kubelet"},
+    "overlays/recorder": {"recorder": {"enabled": True}},
     "overlays/all": {"tenantNamespaces": ["team-a"], "secrets": True, "nodeGating": {"enabled": True}},
 }
 

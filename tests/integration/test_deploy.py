@@ -18,7 +18,7 @@ import unittest
 import yaml
 
 from built import built_tool
-from chart_values import EQUIVALENT, NO_ADMISSION_POLICY, POD_VALUES, SERVICE_MONITOR
+from chart_values import CHART_VALUES, EQUIVALENT, NO_ADMISSION_POLICY, POD_VALUES, SERVICE_MONITOR
 
 ROOT = os.environ["SOURCE_ROOT"]
 BUILD = os.environ["BUILD_ROOT"]
@@ -221,6 +221,7 @@ class Base(unittest.TestCase):
     def test_runs_the_daemon_from_the_kube_source(self):
         self.assertEqual(self.c["command"], ["/usr/bin/seccompd"])
         self.assertEqual(self.c["args"][:2], ["run", "--source=kube"])
+        self.assertNotIn("--recording-profile", self.c["args"])  # only with the recorder
         self.assertIn("--log-format=text", self.c["args"])
         self.assertRegex(self.c["image"], r"^ghcr\.io/seccompd/seccompd:\d+\.\d+\.\d+$")
 
@@ -357,6 +358,121 @@ class Overlays(unittest.TestCase):
                     self.assertIn(a.split("=", 1)[0], known)
 
 
+RECORDER = "seccompd-recorder"
+RECORDER_SECURITY_CONTEXT = {
+    "runAsUser": 0, "runAsNonRoot": False, "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+    "privileged": False, "capabilities": {"drop": ["ALL"], "add": ["AUDIT_READ", "AUDIT_WRITE"]}}
+
+
+def recorder_objects(objs):
+    return [o for o in objs if "recorder" in o["metadata"]["name"]
+            or "recorder" in o["metadata"].get("labels", {}).get("app.kubernetes.io/name", "")]
+
+
+class Recorder(unittest.TestCase):
+    """The recorder agent, from components/recorder and from the chart's recorder.enabled: exactly the
+    privileges docs/deploy.md explains, nothing more; and nothing of it without them."""
+
+    def check(self, objs, ns=NS, name=RECORDER, main="seccompd"):
+        self.assertEqual(sorted((o["kind"], o["metadata"].get("namespace")) for o in recorder_objects(objs)),
+                         sorted([("ServiceAccount", ns), ("ClusterRole", None), ("ClusterRoleBinding", None),
+                                 ("Role", ns), ("RoleBinding", ns), ("DaemonSet", ns)]))
+        for o in recorder_objects(objs):
+            self.assertEqual(o["metadata"]["name"], name)
+        sa = one(objs, "ServiceAccount", name, ns)
+        self.assertIs(sa["automountServiceAccountToken"], False)
+        subject = [{"kind": "ServiceAccount", "name": name, "namespace": ns}]
+
+        # RBAC: exactly these rules, no other verb, resource or group (no secrets, no wildcard).
+        self.assertEqual(one(objs, "ClusterRole", name)["rules"],
+                         [rule(["pods"], ["get", "list", "watch"]), rule(["events"], ["create"])])
+        self.assertEqual(one(objs, "Role", name, ns)["rules"],
+                         [rule(["configmaps"], ["create", "get", "update", "patch"])])
+        for kind, role in (("ClusterRoleBinding", "ClusterRole"), ("RoleBinding", "Role")):
+            b = one(objs, kind, name)
+            self.assertEqual(b["roleRef"], {"apiGroup": "rbac.authorization.k8s.io", "kind": role, "name": name})
+            self.assertEqual(b["subjects"], subject)
+        # seccompd's own account gains nothing.
+        for b in objs:
+            if b["kind"] in ("RoleBinding", "ClusterRoleBinding") and b["metadata"]["name"] != name:
+                self.assertNotEqual(b["roleRef"]["name"], name)
+
+        ds = one(objs, "DaemonSet", name, ns)
+        pod = ds["spec"]["template"]["spec"]
+        main_ds = one(objs, "DaemonSet", main, ns)
+        main_pod = main_ds["spec"]["template"]["spec"]
+        self.assertEqual(pod["serviceAccountName"], name)
+        self.assertIs(pod["automountServiceAccountToken"], True)
+        self.assertIs(pod["hostNetwork"], True)
+        self.assertIs(pod["hostPID"], True)
+        self.assertFalse(pod.get("hostIPC"))
+        self.assertEqual(pod["dnsPolicy"], "ClusterFirstWithHostNet")
+        self.assertEqual(pod["securityContext"], {"seccompProfile": {"type": "RuntimeDefault"}})
+        self.assertNotIn("volumes", pod)  # no hostPath, no volume at all
+        self.assertEqual(pod["tolerations"], main_pod["tolerations"])
+        self.assertIn({"operator": "Exists"}, pod["tolerations"])
+        self.assertEqual(pod["affinity"], main_pod["affinity"])
+        (c,) = pod["containers"]
+        self.assertEqual(c["securityContext"], RECORDER_SECURITY_CONTEXT)
+        self.assertEqual(c["image"], main_pod["containers"][0]["image"])
+        self.assertEqual(c["command"], ["/usr/bin/seccompd"])
+        self.assertEqual(c["args"][0], "recorder")
+        env = {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"] for e in c["env"]}
+        self.assertEqual(env, {"NODE_NAME": "spec.nodeName", "POD_NAMESPACE": "metadata.namespace"})
+        for key in ("volumeMounts", "ports", "readinessProbe", "livenessProbe", "startupProbe"):
+            self.assertNotIn(key, c)  # it serves no HTTP
+        self.assertEqual(c["resources"], {"requests": {"cpu": "10m", "memory": "32Mi"},
+                                          "limits": {"cpu": "500m", "memory": "64Mi"}})
+        # Neither DaemonSet selects the other's pods.
+        mine, theirs = ds["spec"]["selector"]["matchLabels"], main_ds["spec"]["selector"]["matchLabels"]
+        self.assertEqual(ds["spec"]["template"]["metadata"]["labels"], mine)
+        pod_labels = ds["spec"]["template"]["metadata"]["labels"]
+        self.assertFalse(all(pod_labels.get(k) == v for k, v in theirs.items()))
+        main_labels = main_ds["spec"]["template"]["metadata"]["labels"]
+        self.assertFalse(all(main_labels.get(k) == v for k, v in mine.items()))
+        # seccompd installs the profile recorded pods run under.
+        self.assertEqual(main_pod["containers"][0]["args"].count("--recording-profile"), 1)
+
+    def test_component(self):
+        objs = kustomize("overlays/recorder")
+        self.check(objs)
+        self.assertEqual(args(objs)[-1], "--recording-profile")
+        # The rest is the default install, unchanged.
+        base = index(kustomize("."))
+        got = index(objs)
+        for key, obj in base.items():
+            if key != ("DaemonSet", NS, "seccompd"):
+                self.assertEqual(got[key], obj, key)
+
+    def test_chart(self):
+        objs = render({"recorder": {"enabled": True}})
+        self.check(objs)
+        other = render({"recorder": {"enabled": True}}, name="prof", namespace="security")
+        self.check(other, ns="security", name="prof-seccompd-recorder", main="prof-seccompd")
+        res = {"requests": {"cpu": "20m", "memory": "48Mi"}, "limits": {"cpu": "1", "memory": "128Mi"}}
+        ds = one(render({"recorder": {"enabled": True, "resources": res}}), "DaemonSet", RECORDER)
+        self.assertEqual(ds["spec"]["template"]["spec"]["containers"][0]["resources"], res)
+        text = notes({"recorder": {"enabled": True}})
+        self.assertIn(f"DaemonSet {NS}/{RECORDER}", text)
+        self.assertIn("seccompd.io/profile=true", text)
+        self.assertIn("confines nothing", text)
+
+    def test_nothing_of_it_without_the_component_or_the_value(self):
+        without = [(f"kustomize {o}", kustomize(o)) for o in
+                   [".", *("overlays/" + d for d in os.listdir(os.path.join(DEPLOY, "overlays")) if d != "recorder")]]
+        without += [(f"chart {v}", render(v)) for v in CHART_VALUES if not v.get("recorder", {}).get("enabled")]
+        without.append(("chart recorder.enabled=false", render({"recorder": {"enabled": False}})))
+        self.assertTrue(any(what.startswith("chart {}") for what, _ in without))
+        for what, objs in without:
+            with self.subTest(rendering=what):
+                self.assertEqual(recorder_objects(objs), [])
+                self.assertNotIn("--recording-profile", args(objs))
+                for o in objs:
+                    if o["kind"] == "DaemonSet":
+                        spec = o["spec"]["template"]["spec"]
+                        self.assertFalse(spec.get("hostNetwork") or spec.get("hostPID"), what)
+
+
 class Examples(unittest.TestCase):
     def test_tutorial_profiles_as_a_labeled_configmap_and_a_pod_that_uses_one(self):
         objs = kustomize("examples")
@@ -466,6 +582,8 @@ class Chart(unittest.TestCase):
                               ({"nodeGating": {"enabled": "yes"}}, "at '/nodeGating/enabled'"),
                               ({"tenantNamespaces": ["Team_A"]}, "at '/tenantNamespaces/0'"),
                               ({"kubeletRoot": "var/lib/kubelet"}, "at '/kubeletRoot'"),
+                              ({"recorder": {"enabled": "true"}}, "at '/recorder/enabled'"),
+                              ({"recorder": {"enable": True}}, "additional properties 'enable' not allowed"),
                               ({"secret": True}, "additional properties 'secret' not allowed")):
             with self.subTest(values=values):
                 p = render(values, check=False)
@@ -476,7 +594,7 @@ class Chart(unittest.TestCase):
     def test_helm_lint_strict(self):
         """The release workflow lints before it packages: a tag must not be the first to find out."""
         for values in ({}, {"nodeGating": {"enabled": True}, "secrets": True, "tenantNamespaces": ["team-a"]},
-                       {"metrics": {"serviceMonitor": {"enabled": True}}}):
+                       {"metrics": {"serviceMonitor": {"enabled": True}}}, {"recorder": {"enabled": True}}):
             with self.subTest(values=values):
                 p = helm(values, "lint", "--strict", CHART)
                 self.assertEqual(p.returncode, 0, p.stdout + p.stderr)

@@ -440,6 +440,69 @@ class Reporting(KubeCase):
         self.assertEqual(read(f"{root}/z.json"), profile(3))
 
 
+RECORD = "seccompd/record.json"
+RECORD_BYTES = '{"defaultAction":"SCMP_ACT_LOG"}\n'
+
+
+def state_paths(root):
+    """The paths the state file says seccompd owns (files only)."""
+    with open(f"{root}/..seccompd-state", encoding="utf-8") as f:
+        return [line.split(" ", 2)[2].rstrip("\n") for line in f.readlines()[1:] if line.startswith("f ")]
+
+
+class RecordingProfile(KubeCase):
+    """run --recording-profile: the profile a pod runs under while the recorder agent records it."""
+
+    def test_installed_owned_wins_its_path_and_goes_with_the_flag(self):
+        self.apply(configmap("web", {"web.json": profile(1)}))
+        # An object that would land on the built-in path: its key loses, and its Event says why.
+        self.apply(configmap("clash", {"record.json": profile(2), "other.json": profile(3)},
+                             annotations={"seccompd.io/directory": "seccompd"}))
+        home = tempfile.mkdtemp(dir=self.tmp)
+        n = self.node(extra=("--recording-profile",), root=f"{home}/root")
+        n.ready()
+        self.assertEqual(n.file(RECORD), RECORD_BYTES)
+        self.assertEqual(os.stat(f"{n.root}/{RECORD}").st_mode & 0o7777, 0o644)
+        self.assertEqual(n.file("web.json"), profile(1))
+        self.assertEqual(n.file("seccompd/other.json"), profile(3))
+        self.assertEqual(sorted(state_paths(n.root)), sorted([RECORD, "seccompd/other.json", "web.json"]))
+        self.srv.wait_for_request(lambda r: self.created_events() >= 1, timeout=30)
+        (event,) = self.events("ProfileConflict")
+        self.assertEqual(event["involvedObject"]["name"], "clash")
+        self.assertIn(f"{RECORD}: conflict: seccompd's built-in profile holds the path", event["message"])
+        self.assertTrue(any(l.get("path") == RECORD and l["msg"] == "installed"
+                            and l.get("source") == "built-in (--recording-profile)" for l in n.log_lines()),
+                        n.log_tail())
+        # Drift is repaired like any own file's.
+        with open(f"{n.root}/{RECORD}", "w") as f:
+            f.write('{"defaultAction":"SCMP_ACT_ALLOW"}')
+        n.until(lambda: n.file(RECORD) == RECORD_BYTES)
+        # The object that lost goes: the built-in profile stays.
+        self.kubectl("delete", "configmap", "clash")
+        n.until(lambda: n.file("seccompd/other.json") is None)
+        self.assertEqual(n.file(RECORD), RECORD_BYTES)
+        self.assertEqual(n.stop(), 0)
+
+        # Without the flag: it left the desired set, so it goes after --delete-grace, like any profile.
+        again = self.node(root=n.root, extra=("--delete-grace", "1s"))
+        again.ready()
+        # The first sync kept it, waiting out the grace (the STATUS of each sync is recorded).
+        self.assertIn("STATUS=sync 1: 1 installed, 0 rejected, 0 in conflict, 0 failed, 1 pending deletion",
+                      again.messages)
+        again.until(lambda: again.file(RECORD) is None)
+        self.assertNotIn(RECORD, state_paths(again.root))
+        self.assertFalse(os.path.exists(f"{again.root}/seccompd"))  # its directory, made by seccompd, too
+        self.assertEqual(again.file("web.json"), profile(1))
+
+    def test_a_tenant_named_like_its_directory_is_a_usage_error(self):
+        r = subprocess.run([SECCOMPD, "run", "--source", "kube", "--kubeconfig", self.srv.kubeconfig_path,
+                            "--tenant-namespace", "seccompd", "--recording-profile", "--root", f"{self.tmp}/r"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--tenant-namespace seccompd", r.stderr)
+        self.assertFalse(os.path.exists(f"{self.tmp}/r"))  # refused before the node is touched
+
+
 class TenantProblems(KubeCase):
     """Finding 3a: one tenant's broken object is that object's problem, never the node's. It is
     reported (an Event on it, the log, a metric), and the node still becomes ready: READY=1, /readyz

@@ -68,6 +68,21 @@ class Once(unittest.TestCase):
                                    r"path=profiles/violation\.json")
         self.assertNotIn("profile warning", p.stderr)
 
+    def test_recording_profile_with_a_directory_source(self):
+        """--recording-profile works with any source: the built-in entry comes before the source's."""
+        write(f"{self.src}/a.json", profile(1))
+        p = once(self.src, self.root, "--recording-profile")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(read(f"{self.root}/seccompd/record.json"), '{"defaultAction":"SCMP_ACT_LOG"}\n')
+        self.assertIn("installed path=seccompd/record.json source=built-in (--recording-profile)", p.stderr)
+        self.assertIn("f 0 seccompd/record.json\n", read(f"{self.root}/..seccompd-state"))
+        self.assertEqual(read(f"{self.root}/a.json"), profile(1))
+        p = once(self.src, self.root)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertFalse(os.path.exists(f"{self.root}/seccompd"))
+        self.assertNotIn("seccompd/record.json", read(f"{self.root}/..seccompd-state"))
+        self.assertEqual(read(f"{self.root}/a.json"), profile(1))
+
     def test_rejected_and_conflicting_exit_1_valid_ones_installed(self):
         write(f"{self.src}/good.json", profile(1))
         write(f"{self.src}/bad.json", '{"defaultAction": "SCMP_ACT_NOPE"}')

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """seccompd validate, end to end through the binary: the shared corpus, our per-rule cases, and the
 command-line contract (output shapes, exit codes)."""
+import functools
 import glob
 import json
 import os
@@ -239,7 +240,7 @@ class Cli(unittest.TestCase):
 
 # The codes of what is wrong with a manifest or its objects, beside the profiles' (docs/diagnostics.md).
 MANIFEST_CODES = {"manifest-unreadable", "manifest-no-profile", "object-refused", "object-unlabeled",
-                  "object-label-value", "object-empty"}
+                  "object-label-value", "object-empty", "object-recording", "object-recording-incomplete"}
 
 PROFILE = '{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["execve","exit_group"],"action":"SCMP_ACT_ALLOW"}]}'
 
@@ -434,6 +435,148 @@ class Manifests(unittest.TestCase):
             for entry in json.loads(p.stdout)["files"]:
                 seen |= {d["code"] for d in entry["diagnostics"] if entry.get("manifest")}
         self.assertEqual(seen, MANIFEST_CODES)
+
+
+@functools.cache
+def recorded_profile():
+    """What seccompd record writes from an audit log: the workload's calls and runc's start-up needs."""
+    p = subprocess.run([SECCOMPD, "record", "--from", os.path.join(ROOT, "tests", "cases", "record", "audit.log")],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+def recording(name="web", complete="true", reason=None, profile=None):
+    """A recording ConfigMap as the recorder agent writes it and `kubectl get configmap -o yaml`
+    prints it: its server-set fields (managedFields, resourceVersion, uid) included."""
+    annotations = {"seccompd.io/recording-complete": complete}
+    if reason is not None:
+        annotations["seccompd.io/recording-incomplete-reason"] = reason
+    cm = {"apiVersion": "v1", "kind": "ConfigMap",
+          "data": {f"{name}.json": profile or recorded_profile()},
+          "metadata": {
+              "name": f"seccompd-recording-{name}", "namespace": "seccompd-system",
+              "labels": {"seccompd.io/recording": name}, "annotations": annotations,
+              "creationTimestamp": "2026-12-02T15:00:00Z", "resourceVersion": "4242",
+              "uid": "0b6a9a57-52d4-4a8f-9a0e-7f9d1c3b2a10",
+              "managedFields": [{"apiVersion": "v1", "fieldsType": "FieldsV1", "manager": "seccompd",
+                                 "operation": "Update", "time": "2026-12-02T15:00:00Z", "fieldsV1": {
+                                     "f:data": {".": {}, f"f:{name}.json": {}},
+                                     "f:metadata": {"f:annotations": {".": {}, **{f"f:{k}": {} for k in annotations}},
+                                                    "f:labels": {".": {}, "f:seccompd.io/recording": {}}}}}]}}
+    return cm
+
+
+class Recordings(unittest.TestCase):
+    """What `seccompd recorder` writes is no mistake to report but a profile to check: validate takes it
+    as it is, says it is a recording and how to install it, and checks its profile."""
+
+    LABEL_IT = "`kubectl label configmap seccompd-recording-web -n seccompd-system seccompd.io/profile=true`"
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def path(self, name, obj):
+        p = os.path.join(self.tmp, name)
+        with open(p, "w", encoding="utf-8") as f:
+            f.write(yaml.safe_dump(obj) if isinstance(obj, dict) else obj)
+        return p
+
+    def test_complete_recording_is_a_note_and_its_profile_is_checked(self):
+        f = self.path("rec.yaml", recording())
+        p = run("validate", f)
+        self.assertEqual(p.returncode, 0, p.stdout)
+        self.assertNotIn("object-unlabeled", p.stdout)
+        self.assertNotIn(": error:", p.stdout)
+        with open(f, encoding="utf-8") as text:
+            line = next(i for i, t in enumerate(text, 1) if "seccompd.io/recording: web" in t)
+        self.assertIn(f"{f}:{line}:", p.stdout)
+        self.assertRegex(p.stdout, r"rec\.yaml:\d+:\d+: note: ConfigMap seccompd-system/seccompd-recording-web: a "
+                                   r"complete recording of \"web\" \(seccompd\.io/recording\), not installed: .*"
+                                   + re.escape(self.LABEL_IT) + r" installs it \[object-recording\]")
+        self.assertIn(f"{f}: ConfigMap seccompd-system/seccompd-recording-web data[web.json]: valid for containerd",
+                      p.stdout)
+        self.assertNotIn("INVALID", p.stdout)
+        self.assertEqual(run("validate", "--strict", f).returncode, 0)  # a note is no warning
+
+        doc = json.loads(run("validate", "--json", f).stdout)
+        manifest, prof = doc["files"]
+        self.assertEqual((manifest["valid"], manifest["profiles"]), (True, 1))
+        (note,) = manifest["diagnostics"]
+        self.assertEqual((note["severity"], note["code"], note["object"]),
+                         ("note", "object-recording",
+                          {"kind": "ConfigMap", "namespace": "seccompd-system", "name": "seccompd-recording-web"}))
+        self.assertEqual((prof["valid"], prof["key"], prof["diagnostics"]), (True, "web.json", []))
+        self.assertIn("0 errors, 0 warnings", p.stdout)
+
+    def test_as_kubectl_get_prints_it_in_json_on_stdin(self):
+        p = run("validate", "-", stdin=json.dumps(recording()))
+        self.assertEqual(p.returncode, 0, p.stdout)
+        self.assertIn("[object-recording]", p.stdout)
+        self.assertIn("<stdin>: ConfigMap seccompd-system/seccompd-recording-web data[web.json]: valid", p.stdout)
+
+    def test_incomplete_recording_is_a_warning_that_says_why(self):
+        f = self.path("rec.yaml", recording(complete="false", reason="the kernel dropped 3 audit records"))
+        p = run("validate", f)
+        self.assertEqual(p.returncode, 0, p.stdout)
+        self.assertRegex(p.stdout, r"rec\.yaml:\d+:\d+: warning: ConfigMap seccompd-system/seccompd-recording-web: "
+                                   r"an incomplete recording of \"web\" \(seccompd\.io/recording-complete: "
+                                   r"\"false\"\): the kernel dropped 3 audit records; .*once the recording is "
+                                   r"complete, " + re.escape(self.LABEL_IT) + r" installs it "
+                                   r"\[object-recording-incomplete\]")
+        self.assertIn("data[web.json]: valid for containerd", p.stdout)
+        # Warnings fail with --strict, as a profile's do.
+        p = run("validate", "--strict", f)
+        self.assertEqual(p.returncode, 1, p.stdout)
+        self.assertIn(f"{f}: INVALID manifest with --strict: 1 warning in the file or its objects, 1 profile "
+                      "checked", p.stdout)
+        (d,) = json.loads(run("validate", "--json", f).stdout)["files"][0]["diagnostics"]
+        self.assertEqual((d["severity"], d["code"]), ("warning", "object-recording-incomplete"))
+        # No reason given: said so.
+        p = run("validate", self.path("noreason.yaml", recording(complete="false")))
+        self.assertIn("no reason given (seccompd.io/recording-incomplete-reason)", p.stdout)
+
+    def test_invalid_recorded_profile_fails(self):
+        f = self.path("rec.yaml", recording(profile='{"defaultAction":"SCMP_ACT_NOPE"}'))
+        p = run("validate", f)
+        self.assertEqual(p.returncode, 1, p.stdout)
+        self.assertIn("[object-recording]", p.stdout)
+        self.assertIn("[unknown-action]", p.stdout)
+        self.assertIn("data[web.json]: INVALID for containerd", p.stdout)
+
+    def test_what_the_note_says_installs_it(self):
+        """The daemon installs nothing from a recording; labeled as the note says, it is a profile like
+        any, and validate says nothing more of it."""
+        f = self.path("rec.yaml", recording())
+        labeled = kubectl("label", "--local", "-f", f, "seccompd.io/profile=true", "-o", "yaml")
+        src, root = os.path.join(self.tmp, "src"), os.path.join(self.tmp, "root")
+        os.mkdir(src)
+        shutil.copy(f, os.path.join(src, "rec.yaml"))
+        p = subprocess.run([SECCOMPD, "run", "--source", f"dir:{src}", "--root", root, "--once", "--no-self-confine"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(root, "web.json")))
+        self.assertEqual(p.stderr.count("recording"), 0, p.stderr)  # nothing logged of it either
+
+        p = run("validate", "-", stdin=labeled)
+        self.assertEqual(p.returncode, 0, p.stdout)
+        self.assertNotIn("recording", p.stdout.replace("seccompd-recording-web", ""))
+        self.path("src/rec.yaml", labeled)
+        p = subprocess.run([SECCOMPD, "run", "--source", f"dir:{src}", "--root", root, "--once", "--no-self-confine"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(root, "web.json"), encoding="utf-8") as out:
+            self.assertEqual(out.read(), recording()["data"]["web.json"])
+
+    def test_only_configmaps_are_recordings(self):
+        secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "labels": {
+            "seccompd.io/recording": "web"}}, "data": {"web.json": "e30="}}
+        p = run("validate", self.path("s.yaml", secret))
+        self.assertEqual(p.returncode, 1, p.stdout)
+        self.assertIn("[object-unlabeled]", p.stdout)
 
 
 VERBS = ("validate", "convert", "run", "record")

@@ -16,6 +16,7 @@ Usage
     srv.apply(obj) -> obj              # create or update (same code path as HTTP; bumps the RV, notifies watchers)
     srv.delete(kind, namespace, name) -> obj | None
     srv.get(kind, namespace, name) -> obj | None        # kind: "ConfigMap", "configmaps", "Node", "nodes", "Pod", ...
+    srv.list(kind, namespace) -> [obj]                  # sorted by name
     srv.rv                              # current global resourceVersion (int)
     srv.requests                        # [{method, path, query, status, watch, user, resource, namespace, name,
                                         #   subresource, headers}]
@@ -116,9 +117,8 @@ CORE = {
     "secrets": ("Secret", True, [], ALL_VERBS),
     "events": ("Event", True, ["ev"], ALL_VERBS),
     "nodes": ("Node", False, ["no"], ALL_VERBS),
-    "namespaces": ("Namespace", False, ["ns"], ["create", "delete", "get", "list", "patch", "update", "watch"]),
-    # For seccompd record --pod, which GETs one; stored as given (status included: no kubelet writes it).
     "pods": ("Pod", True, ["po"], ALL_VERBS),
+    "namespaces": ("Namespace", False, ["ns"], ["create", "delete", "get", "list", "patch", "update", "watch"]),
 }
 EVENTS_GROUP = "events.k8s.io"
 GROUPS = {"": CORE, EVENTS_GROUP: {"events": ("Event", True, ["ev"], ALL_VERBS)}}
@@ -941,6 +941,13 @@ current-context: fake
         with self._lock:
             o = self._objects.get((res, namespace if CORE[res][1] else None, name))
             return copy.deepcopy(o)
+
+    def list(self, kind, namespace):
+        """Every object of a kind in a namespace (None: cluster-scoped), sorted by name."""
+        res = self._resource_of(kind)
+        with self._lock:
+            return [copy.deepcopy(o) for (r, ns, _), o in sorted(self._objects.items(), key=lambda kv: kv[0][2])
+                    if r == res and ns == (namespace if CORE[res][1] else None)]
 
     def apply(self, obj):
         """Create or update an object (unconditionally), as an HTTP POST/PUT would."""

@@ -279,6 +279,79 @@ static void test_ignored_objects_say_why(void **state)
         source_set_clear(&s);
 }
 
+/* What the recorder agent writes: ignored by the daemon (no profile, no error), read for validate. */
+static void test_recordings(void **state)
+{
+        static const char text[] = "kind: ConfigMap\n"
+                                   "metadata:\n"
+                                   "  name: seccompd-recording-web\n"
+                                   "  namespace: seccompd-system\n"
+                                   "  labels: {seccompd.io/recording: web}\n"
+                                   "  annotations: {seccompd.io/recording-complete: \"true\"}\n"
+                                   "data: {web.json: '{\"defaultAction\":\"SCMP_ACT_LOG\"}'}\n"
+                                   "---\n"
+                                   "kind: ConfigMap\n"
+                                   "metadata:\n"
+                                   "  name: partial\n"
+                                   "  labels: {seccompd.io/recording: db}\n"
+                                   "  annotations:\n"
+                                   "    seccompd.io/recording-complete: \"false\"\n"
+                                   "    seccompd.io/recording-incomplete-reason: \"lost\\nrecords\"\n"
+                                   "data: {db.json: '{}'}\n"
+                                   "---\n"
+                                   "kind: ConfigMap\n"
+                                   "metadata: {name: nothing, labels: {seccompd.io/recording: x}}\n"
+                                   "---\n"
+                                   "kind: Secret\n"
+                                   "metadata: {name: s, labels: {seccompd.io/recording: s}}\n"
+                                   "data: {s.json: e30=}\n";
+        SourceSet s;
+        read_manifest(text, strlen(text), &s);
+        assert_int_equal(s.n, 0); /* the daemon: nothing to install, nothing to log */
+        assert_int_equal(s.n_errors, 0);
+        assert_int_equal(s.n_notes, 4);
+        assert_int_equal(s.notes[0].kind, SOURCE_OBJECT_RECORDING);
+        assert_int_equal(s.notes[1].kind, SOURCE_OBJECT_RECORDING_INCOMPLETE);
+        assert_int_equal(s.notes[2].kind, SOURCE_OBJECT_RECORDING); /* its keys are not read */
+        assert_int_equal(s.notes[3].kind, SOURCE_OBJECT_UNLABELED); /* recordings are ConfigMaps */
+        source_set_clear(&s);
+
+        s = (SourceSet){.complete = true, .read_recordings = true};
+        assert_int_equal(source_read_manifest(WHERE, text, strlen(text), &s), 0);
+        assert_int_equal(s.n, 2);
+        assert_string_equal(s.items[0].path, "web.json");
+        assert_string_equal(s.items[0].origin,
+                            WHERE ": ConfigMap seccompd-system/seccompd-recording-web data[web.json]");
+        assert_string_equal(s.items[1].path, "db.json");
+        assert_int_equal(s.n_notes, 4);
+        const SourceProblem *n = s.notes;
+        for (size_t i = 0; i < s.n_notes; i++)
+                print_message("# %u:%u %s\n", n[i].line, n[i].column, n[i].message);
+        assert_int_equal(n[0].kind, SOURCE_OBJECT_RECORDING);
+        assert_int_equal(n[0].line, 5); /* at the label */
+        assert_int_equal(n[0].column, 35);
+        assert_string_equal(
+                n[0].text,
+                "ConfigMap seccompd-system/seccompd-recording-web: a complete recording of \"web\" "
+                "(seccompd.io/recording), not installed: seccompd installs only objects labeled "
+                "seccompd.io/profile: \"true\"; `kubectl label configmap seccompd-recording-web -n "
+                "seccompd-system seccompd.io/profile=true` installs it");
+        assert_int_equal(n[1].kind, SOURCE_OBJECT_RECORDING_INCOMPLETE);
+        /* The reason as given, a control character (a forged line) made harmless. */
+        assert_non_null(strstr(n[1].text,
+                               "an incomplete recording of \"db\" (seccompd.io/recording-complete: "
+                               "\"false\"): lost?records; "));
+        assert_non_null(strstr(n[1].text, "`kubectl label configmap partial seccompd.io/profile=true`"));
+        /* A recording with no key gives nothing to install, once labeled either: an error. */
+        assert_int_equal(n[2].kind, SOURCE_OBJECT_EMPTY);
+        assert_string_equal(n[2].text,
+                            "ConfigMap nothing: a recording of \"x\" (seccompd.io/recording) with no "
+                            "key in data or binaryData (base64), so there is no profile to install "
+                            "from it");
+        assert_int_equal(n[3].kind, SOURCE_OBJECT_UNLABELED);
+        source_set_clear(&s);
+}
+
 static void test_positions(void **state)
 {
         /* Each profile's key, and where its bytes stand verbatim: checked against the bytes. */
@@ -374,6 +447,7 @@ int main(void)
                 cmocka_unit_test(test_list_items_are_objects),
                 cmocka_unit_test(test_ignored_objects_say_why),
                 cmocka_unit_test(test_positions),
+                cmocka_unit_test(test_recordings),
         };
         cmocka_set_message_output(CM_OUTPUT_TAP);
         return cmocka_run_group_tests(tests, NULL, NULL);

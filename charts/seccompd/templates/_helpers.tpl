@@ -27,6 +27,17 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{ include "seccompd.selectorLabels" . }}
 {{- end }}
 
+{{/* The recorder agent's: a name of its own, so that seccompd's DaemonSet and its metrics Service
+     never select the recorder's pods. */}}
+{{- define "seccompd.recorderSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "seccompd.name" . }}-recorder
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "seccompd.recorderName" -}}
+{{- printf "%s-recorder" (include "seccompd.fullname" . | trunc 54 | trimSuffix "-") }}
+{{- end }}
+
 {{- define "seccompd.serviceAccountName" -}}
 {{- default (include "seccompd.fullname" .) .Values.serviceAccount.name }}
 {{- end }}
@@ -78,6 +89,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if .Values.nodeGating.condition }}
 - --node-condition
 {{- end }}
+{{- end }}
+{{- if .Values.recorder.enabled }}
+- --recording-profile
 {{- end }}
 {{- with .Values.runtime }}
 - --runtime={{ . }}
