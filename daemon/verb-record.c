@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* seccompd record: kernel SECCOMP audit records → a profile that runs the workload.
  *
+ * Sources: the kernel's audit multicast group (live and lossless: the default with --follow where it
+ * can be read), /dev/kmsg (what the printk rate limit lets through; the default without --follow, as
+ * only it has a past), the journal, files and standard input. --pod attributes records to a pod's
+ * containers (record-pod.c).
+ *
  * Signals: SIGINT and SIGTERM stay blocked, and are let in only while waiting for input (ppoll), so a
  * stop is seen between two reads and never in the middle of one: the profile is then printed, and the
  * printk rate limit restored, on every way out but SIGKILL. A one-shot verb waiting on one fd needs no
- * event loop. */
+ * event loop of its own; --pod's requests run on an sd-event loop whose fd is polled beside the input
+ * (wait_fd). */
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
@@ -16,6 +22,8 @@
 #include <time.h>
 
 #include "baseline.h"
+#include "netlink.h"
+#include "record-pod.h"
 #include "recorder.h"
 #include "shared/fileio.h"
 #include "shared/macro.h"
@@ -51,15 +59,26 @@ typedef struct PidVerdict {
         bool matches;
 } PidVerdict;
 
+typedef enum SourceKind {
+        SOURCE_KMSG,
+        SOURCE_AUDIT,
+        SOURCE_JOURNAL,
+        SOURCE_FILE, /* a file or standard input */
+} SourceKind;
+
 typedef struct Recording {
         AuditRecorder *recorder;
         const Filters *filters;
+        RecordPod *pod; /* --pod: records go to its containers; borrowed */
+        SourceKind kind;
         bool follow;
         bool started;     /* --since: the first record at or after it was seen */
         bool warned_loss; /* --follow: the loss was announced */
         PidVerdict *pid_verdicts;
         size_t n_pid_verdicts;
         uint64_t unattributed; /* container filter: the process was gone */
+        uint64_t overruns;     /* audit: the socket's ENOBUFS count already told to the recorder */
+        unsigned drained;      /* audit: lines since the last look for a stop signal */
         sigset_t wait_mask;    /* the mask while waiting: SIGINT and SIGTERM let in */
 } Recording;
 
@@ -74,16 +93,23 @@ static void help(void)
                "reported.\n"
                "\n"
                "Options:\n"
-               "     --from SOURCE      kmsg (default: /dev/kmsg), journal[:FILE|DIR], FILE, or - (stdin):\n"
-               "                        syslog, dmesg, audit.log (also ENRICHED) or journal export lines\n"
+               "     --from SOURCE      audit, kmsg, journal[:FILE|DIR], FILE, or - (stdin). Default: with\n"
+               "                        --follow audit where it can be read, else kmsg; without, kmsg\n"
+               "                        audit: the kernel's audit multicast group, live, no rate limit\n"
+               "                        (CAP_AUDIT_READ, the host's network namespace); stop with Ctrl-C\n"
+               "                        kmsg: /dev/kmsg, thinned by the printk rate limit\n"
+               "                        FILE: syslog, dmesg, audit.log (also ENRICHED) or journal export\n"
                "     --follow           Keep reading new records until SIGINT, then print the profile\n"
                "                        (kmsg, journal: only records written from now on, or --since)\n"
-               "     --unthrottle       Set kernel.printk_ratelimit=0 while recording, restore it after\n"
+               "     --unthrottle       kmsg: set kernel.printk_ratelimit=0 while recording, restore it\n"
                "     --comm NAME        Only records of this command name (repeatable)\n"
                "     --exe PATH         Only records of this executable (repeatable)\n"
                "     --pid PID          Only records of this process (repeatable)\n"
                "     --container ID     Only records of this container (ID prefix; live processes only,\n"
                "                        through /proc/PID/cgroup) (repeatable)\n"
+               "     --pod NS/NAME      Only records of this Kubernetes pod's containers (live processes,\n"
+               "                        by /proc/PID/cgroup); with it, --container NAME picks containers\n"
+               "     --kubeconfig FILE  For --pod (else KUBECONFIG, else the service account)\n"
                "     --since TIME       Only records from TIME on: @EPOCH, YYYY-MM-DD[ HH:MM[:SS]] "
                "(local),\n"
                "                        or -DURATION such as -10min, -2h\n"
@@ -147,6 +173,31 @@ static int parse_since(const char *s, uint64_t *ret_msec)
         return 0;
 }
 
+/* RFC 1123, as Kubernetes checks names: a label (namespaces, container names: 63, no dots) or a
+ * subdomain (pod names: 253). */
+static bool dns_name(const char *s, size_t max, bool dots)
+{
+        size_t n = strlen(s);
+        if (n == 0 || n > max)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                bool alnum = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9');
+                if ((!alnum && s[i] != '-' && !(dots && s[i] == '.')) || (!alnum && (i == 0 || i == n - 1)))
+                        return false;
+        }
+        return true;
+}
+
+static bool dns_label(const char *s)
+{
+        return dns_name(s, 63, false);
+}
+
+static bool dns_subdomain(const char *s)
+{
+        return dns_name(s, 253, true);
+}
+
 static bool container_matches(Recording *rec, int64_t pid)
 {
         const Filters *f = rec->filters;
@@ -207,6 +258,16 @@ static bool record_matches(Recording *rec, const AuditRecord *r)
         return true;
 }
 
+static void warn_loss_once(Recording *rec)
+{
+        if (rec->follow && !rec->warned_loss && audit_recorder_lost_evidence(rec->recorder)) {
+                /* Said at once, so that whoever watches knows before stopping; details at the end. */
+                fprintf(stderr,
+                        "seccompd record: warning: records were lost (details when recording stops)\n");
+                rec->warned_loss = true;
+        }
+}
+
 /* One line from any source. serial_hint/time_hint: what the journal knows of an audit-transport
  * entry, whose MESSAGE carries no stamp. */
 static int process_line(Recording *rec, const char *line, size_t len, const AuditRecord *hint)
@@ -228,16 +289,15 @@ static int process_line(Recording *rec, const char *line, size_t len, const Audi
                 rec->started = true;
         }
         bool fresh = audit_recorder_observe(rec->recorder, kind, &r);
-        if (rec->follow && !rec->warned_loss && audit_recorder_lost_evidence(rec->recorder)) {
-                /* Said at once, so that whoever watches knows before stopping; details at the end. */
-                fprintf(stderr,
-                        "seccompd record: warning: records were lost (details when recording stops)\n");
-                rec->warned_loss = true;
-        }
+        warn_loss_once(rec);
         if (!fresh || kind != AUDIT_LINE_SECCOMP)
                 return 0;
         if (!record_matches(rec, &r))
                 return 0;
+        if (rec->pod) {
+                int k = record_pod_add(rec->pod, &r);
+                return k < 0 ? k : 0;
+        }
         int k = audit_recorder_add(rec->recorder, &r, &name);
         if (k < 0)
                 return k;
@@ -248,21 +308,30 @@ static int process_line(Recording *rec, const char *line, size_t len, const Audi
         return 0;
 }
 
-/* Waits until fd is readable or a stop signal came: 1 readable, 0 stopped. */
+/* Waits until fd is readable (or the timeout passed) or a stop signal came: 1 readable or timed out, 0
+ * stopped. With --pod, the pod's requests are served meanwhile. */
 static int wait_fd(Recording *rec, int fd, short events, int timeout_msec)
 {
-        struct pollfd p = {.fd = fd, .events = events};
+        struct pollfd p[2] = {
+                {.fd = fd, .events = events},
+                {.fd = rec->pod ? record_pod_fd(rec->pod) : -1, .events = POLLIN},
+        };
         struct timespec ts = {timeout_msec / 1000, (long) (timeout_msec % 1000) * 1000000L};
 
         for (;;) {
                 if (stop_signal)
                         return 0;
-                int n = ppoll(&p, 1, timeout_msec < 0 ? NULL : &ts, &rec->wait_mask);
+                if (rec->pod)
+                        record_pod_process(rec->pod);
+                int n = ppoll(p, rec->pod ? 2 : 1, timeout_msec < 0 ? NULL : &ts, &rec->wait_mask);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0)
                         return -errno;
-                return stop_signal ? 0 : 1;
+                if (stop_signal)
+                        return 0;
+                if (n == 0 || p[0].revents)
+                        return 1;
         }
 }
 
@@ -362,6 +431,86 @@ static int read_kmsg(Recording *rec)
                 if (++drained % 256 == 0 && wait_fd(rec, fd, POLLIN, 0) == 0)
                         return 0;
         }
+}
+
+static bool stop_pending(void)
+{
+        sigset_t pending;
+        return sigpending(&pending) == 0 &&
+               (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1);
+}
+
+static int on_audit_line(const char *line, size_t len, void *userdata)
+{
+        Recording *rec = userdata;
+        int r = process_line(rec, line, len, NULL);
+        if (r < 0)
+                return r;
+        /* A busy group may never run dry: stop the drain for a pending SIGINT now and then. */
+        if (++rec->drained % 256 == 0 && stop_pending())
+                return -EINTR;
+        return 0;
+}
+
+/* The audit multicast group: only what the kernel sends from now on (it keeps no past), every record
+ * type, so the serials show any gap. */
+static int read_audit(Recording *rec, AuditNetlink *n)
+{
+        fprintf(stderr, "seccompd record: recording from the audit multicast group (lossless); stop with "
+                        "Ctrl-C\n");
+        for (;;) {
+                int w = wait_fd(rec, audit_netlink_fd(n), POLLIN, -1);
+                if (w <= 0)
+                        return w;
+                int r = audit_netlink_drain(n, on_audit_line, rec);
+                uint64_t overruns = audit_netlink_overruns(n);
+                audit_recorder_note_netlink_overrun(rec->recorder, overruns - rec->overruns);
+                rec->overruns = overruns;
+                warn_loss_once(rec);
+                if (r < 0 && r != -EINTR)
+                        return r;
+        }
+}
+
+/* Why the audit group cannot be read from here, for the line that says so. */
+static const char *audit_problem(int error)
+{
+        switch (error) {
+        case -EPERM:
+                return "EPERM: binding it needs CAP_AUDIT_READ (and in a container, a seccomp profile "
+                       "may refuse audit sockets without CAP_AUDIT_WRITE)";
+        case -EINVAL:
+                return "EINVAL: a seccomp filter refuses audit sockets (a container runtime's default "
+                       "profile does, without CAP_AUDIT_WRITE)";
+        case -EPROTONOSUPPORT:
+                return "EPROTONOSUPPORT: this kernel has no audit (CONFIG_AUDIT)";
+        case -ENETUNREACH:
+                return "this process is not in the initial network namespace, the only one the kernel "
+                       "sends audit records to (a pod needs hostNetwork: true)";
+        default:
+                return strerror(-error);
+        }
+}
+
+/* The audit group, where it can be read from: 0, or a negative errno for audit_problem() (-ENETUNREACH:
+ * another network namespace, where the socket would receive nothing). */
+static int open_audit(AuditNetlink **ret)
+{
+        _cleanup_(audit_netlink_freep) AuditNetlink *n = NULL;
+        int r = audit_netlink_open(&n);
+        if (r < 0)
+                return r;
+        r = audit_netlink_in_initial_netns();
+        if (r == 0)
+                return -ENETUNREACH;
+        if (r < 0)
+                fprintf(stderr,
+                        "seccompd record: warning: cannot tell whether this is the initial network "
+                        "namespace "
+                        "(/proc/1/ns/net: %s); the audit group receives records only there\n",
+                        strerror(-r));
+        *ret = TAKE_PTR(n);
+        return 0;
 }
 
 static int journal_field(sd_journal *j, const char *field, const char **ret, size_t *ret_len)
@@ -523,16 +672,18 @@ static int write_output(const char *path, const char *text)
         return r;
 }
 
-static void report_loss(const AuditStats *s)
+static void report_loss(const AuditStats *s, SourceKind kind)
 {
         fprintf(stderr, "warning: records were lost, the profile is probably incomplete:\n");
         if (s->serial_missing > 0)
                 fprintf(stderr,
-                        "  audit serials skip %llu record%s in %llu place%s (first after serial %llu); "
-                        "if the input was filtered (grep), other record types explain some\n",
+                        "  audit serials skip %llu record%s in %llu place%s (first after serial %llu)%s\n",
                         (unsigned long long) s->serial_missing, s->serial_missing == 1 ? "" : "s",
                         (unsigned long long) s->serial_gaps, s->serial_gaps == 1 ? "" : "s",
-                        (unsigned long long) s->serial_gap_after);
+                        (unsigned long long) s->serial_gap_after,
+                        kind == SOURCE_FILE
+                                ? "; if the input was filtered (grep), other record types explain some"
+                                : "");
         if (s->suppressed_lines > 0)
                 fprintf(stderr, "  kauditd_printk_skb: %llu callbacks suppressed (the printk rate limit)\n",
                         (unsigned long long) s->suppressed);
@@ -545,9 +696,31 @@ static void report_loss(const AuditStats *s)
                 fprintf(stderr, "  the kernel log buffer was overwritten: %llu message%s never read\n",
                         (unsigned long long) (s->kmsg_missing + s->kmsg_overruns),
                         s->kmsg_missing + s->kmsg_overruns == 1 ? "" : "s");
+        if (s->netlink_overruns > 0)
+                fprintf(stderr,
+                        "  the audit socket's buffer overflowed %llu time%s: the kernel dropped records for "
+                        "this reader\n",
+                        (unsigned long long) s->netlink_overruns, s->netlink_overruns == 1 ? "" : "s");
+        if (kind == SOURCE_AUDIT) {
+                /* No rate limit on this path: a gap is records the kernel numbered but could not send
+                 * to this socket (ENOBUFS), or dropped on the way. */
+                if (s->netlink_overruns > 0)
+                        fprintf(stderr,
+                                "  fix: the workload made records in a burst larger than this reader's "
+                                "socket buffer: raise\n"
+                                "  net.core.rmem_max (the socket asks for 4 MiB) and record again\n");
+                else
+                        fprintf(stderr,
+                                "  fix: the workload made records faster than the kernel's audit backlog "
+                                "holds them: raise\n"
+                                "  audit_backlog_limit (auditctl -b 8192, or the boot parameter; default "
+                                "64) and record again\n");
+                return;
+        }
         fprintf(stderr,
-                "  fix: record again with --unthrottle (kernel.printk_ratelimit=0 while recording), or run\n"
-                "  auditd and record --from /var/log/audit/audit.log\n");
+                "  fix: record with --follow from the audit multicast group (--from audit: no rate limit,\n"
+                "  needs CAP_AUDIT_READ), or again with --unthrottle (kernel.printk_ratelimit=0 while\n"
+                "  recording), or run auditd and record --from /var/log/audit/audit.log\n");
 }
 
 static void report(const Recording *rec)
@@ -588,7 +761,7 @@ static void report(const Recording *rec)
                         "to a container\n",
                         (unsigned long long) rec->unattributed, rec->unattributed == 1 ? "" : "s");
         if (audit_recorder_lost_evidence(rec->recorder))
-                report_loss(s);
+                report_loss(s, rec->kind);
 }
 
 /* The recorded profile must pass what seccompd validate checks, for the arch it was recorded on. */
@@ -629,6 +802,8 @@ int verb_record(int argc, char *argv[])
                 ARG_DEFAULT_ACTION,
                 ARG_CONFIGMAP,
                 ARG_NAMESPACE,
+                ARG_POD,
+                ARG_KUBECONFIG,
         };
         static const struct option options[] = {
                 {"help", no_argument, NULL, 'h'},
@@ -645,16 +820,21 @@ int verb_record(int argc, char *argv[])
                 {"default-action", required_argument, NULL, ARG_DEFAULT_ACTION},
                 {"configmap", required_argument, NULL, ARG_CONFIGMAP},
                 {"namespace", required_argument, NULL, ARG_NAMESPACE},
+                {"pod", required_argument, NULL, ARG_POD},
+                {"kubeconfig", required_argument, NULL, ARG_KUBECONFIG},
                 {"output", required_argument, NULL, 'o'},
                 {},
         };
         _cleanup_(audit_recorder_freep) AuditRecorder *recorder = NULL;
+        _cleanup_(audit_netlink_freep) AuditNetlink *netlink = NULL;
+        _cleanup_(record_pod_freep) RecordPod *pod = NULL;
+        _cleanup_free_ char *pod_namespace = NULL;
         _cleanup_free_ const char **comms = NULL, **exes = NULL, **containers = NULL;
         _cleanup_free_ int64_t *pids = NULL;
         _cleanup_free_ char *merge = NULL, *json = NULL, *manifest = NULL, *error = NULL,
                             *old_ratelimit = NULL;
-        const char *from = "kmsg", *output = NULL, *configmap = NULL, *namespace = NULL, *merge_path = NULL;
-        const char *default_action = NULL, *baseline_name = "runc";
+        const char *from = NULL, *output = NULL, *configmap = NULL, *namespace = NULL, *merge_path = NULL;
+        const char *default_action = NULL, *baseline_name = "runc", *pod_arg = NULL, *kubeconfig = NULL;
         bool follow = false, unthrottle = false;
         Filters f = {};
         size_t merge_len = 0;
@@ -700,19 +880,16 @@ int verb_record(int argc, char *argv[])
                         pids[f.n_pids++] = v;
                         break;
                 }
-                case ARG_CONTAINER: {
-                        size_t n = strlen(optarg);
-                        if (n == 0 || n > 64 || strspn(optarg, "0123456789abcdefABCDEF") != n) {
-                                fprintf(stderr,
-                                        "seccompd record: --container takes a container ID (or its start) "
-                                        "in hex, "
-                                        "not \"%s\"\n",
-                                        optarg);
-                                return EXIT_USAGE;
-                        }
+                case ARG_CONTAINER:
+                        /* An ID prefix, or with --pod a container's name: checked once both are known. */
                         containers[f.n_containers++] = optarg;
                         break;
-                }
+                case ARG_POD:
+                        pod_arg = optarg;
+                        break;
+                case ARG_KUBECONFIG:
+                        kubeconfig = optarg;
+                        break;
                 case ARG_SINCE:
                         if (parse_since(optarg, &f.since_msec) < 0) {
                                 fprintf(stderr,
@@ -773,6 +950,47 @@ int verb_record(int argc, char *argv[])
                         argv[optind]);
                 return EXIT_USAGE;
         }
+        if (!pod_arg && kubeconfig) {
+                fprintf(stderr, "seccompd record: --kubeconfig goes with --pod NAMESPACE/NAME\n");
+                return EXIT_USAGE;
+        }
+        for (size_t i = 0; !pod_arg && i < f.n_containers; i++) {
+                size_t n = strlen(containers[i]);
+                if (n == 0 || n > 64 || strspn(containers[i], "0123456789abcdefABCDEF") != n) {
+                        fprintf(stderr,
+                                "seccompd record: --container takes a container ID (or its start) in hex, "
+                                "not "
+                                "\"%s\" (a container's name goes with --pod)\n",
+                                containers[i]);
+                        return EXIT_USAGE;
+                }
+        }
+        if (pod_arg) {
+                const char *slash = strchr(pod_arg, '/');
+                pod_namespace = slash ? strndup(pod_arg, (size_t) (slash - pod_arg)) : NULL;
+                if (!slash && !(pod_namespace = strdup("")))
+                        return EXIT_USAGE;
+                if (!pod_namespace || !dns_label(pod_namespace) || !dns_subdomain(slash ? slash + 1 : "")) {
+                        fprintf(stderr, "seccompd record: --pod takes NAMESPACE/NAME, not \"%s\"\n",
+                                pod_arg);
+                        return EXIT_USAGE;
+                }
+                for (size_t i = 0; i < f.n_containers; i++)
+                        if (!dns_label(containers[i])) {
+                                fprintf(stderr,
+                                        "seccompd record: --container takes a container's name with "
+                                        "--pod, not \"%s\"\n",
+                                        containers[i]);
+                                return EXIT_USAGE;
+                        }
+        }
+        if (from && strcmp(from, "audit") == 0 && unthrottle) {
+                /* The printk rate limit is not on the audit group's path. */
+                fprintf(stderr,
+                        "seccompd record: --unthrottle is for --from kmsg; the audit group has no rate "
+                        "limit\n");
+                return EXIT_USAGE;
+        }
         if (namespace && !configmap) {
                 fprintf(stderr, "seccompd record: --namespace goes with --configmap NAME\n");
                 return EXIT_USAGE;
@@ -806,10 +1024,32 @@ int verb_record(int argc, char *argv[])
         f.exes = exes;
         f.containers = containers;
         f.pids = pids;
+        size_t n_pod_containers = 0;
+        if (pod_arg) {
+                /* Names of the pod's containers, not ID prefixes: the pod decides. */
+                n_pod_containers = f.n_containers;
+                f.n_containers = 0;
+        }
         if (audit_recorder_new(&recorder) < 0)
                 return EXIT_USAGE;
+        if (pod_arg) {
+                RecordPodOptions po = {
+                        .kubeconfig = kubeconfig,
+                        .namespace = pod_namespace,
+                        .name = strchr(pod_arg, '/') + 1,
+                        .containers = containers,
+                        .n_containers = n_pod_containers,
+                        .follow = follow || (from && strcmp(from, "audit") == 0),
+                };
+                r = record_pod_new(&po, &pod, &error);
+                if (r < 0) {
+                        fprintf(stderr, "seccompd record: --pod: %s\n", error ?: strerror(-r));
+                        return EXIT_USAGE;
+                }
+                error = mfree(error);
+        }
 
-        Recording rec = {.recorder = recorder, .filters = &f, .follow = follow};
+        Recording rec = {.recorder = recorder, .filters = &f, .pod = pod, .follow = follow};
         sigset_t stop_signals;
         struct sigaction sa = {.sa_handler = on_stop_signal};
         sigemptyset(&stop_signals);
@@ -821,7 +1061,42 @@ int verb_record(int argc, char *argv[])
         sigdelset(&rec.wait_mask, SIGINT);
         sigdelset(&rec.wait_mask, SIGTERM);
 
-        if (unthrottle) {
+        /* The source. The audit group has no past, so it is the default only for --follow; without it
+         * the default is what the kernel log still holds, as dmesg shows it. */
+        if (!from && !follow) {
+                rec.kind = SOURCE_KMSG;
+                fprintf(stderr,
+                        "seccompd record: reading the records the kernel log still holds (/dev/kmsg), "
+                        "thinned by the printk rate limit; with --follow, records are read live from the "
+                        "audit multicast group, which loses none\n");
+        } else if (!from || strcmp(from, "audit") == 0) {
+                r = open_audit(&netlink);
+                if (r < 0 && from) {
+                        fprintf(stderr,
+                                "seccompd record: --from audit: cannot read the audit multicast group: %s\n",
+                                audit_problem(r));
+                        return EXIT_USAGE;
+                }
+                if (r < 0)
+                        fprintf(stderr,
+                                "seccompd record: cannot read the audit multicast group: %s; recording from "
+                                "/dev/kmsg instead\n",
+                                audit_problem(r));
+                rec.kind = r < 0 ? SOURCE_KMSG : SOURCE_AUDIT;
+                /* Always live: it also says each new syscall and any loss as it comes. */
+                rec.follow = true;
+        } else if (strcmp(from, "kmsg") == 0)
+                rec.kind = SOURCE_KMSG;
+        else if (strcmp(from, "journal") == 0 || strncmp(from, "journal:", 8) == 0)
+                rec.kind = SOURCE_JOURNAL;
+        else
+                rec.kind = SOURCE_FILE;
+
+        if (unthrottle && rec.kind == SOURCE_AUDIT)
+                fprintf(stderr,
+                        "seccompd record: --unthrottle is for /dev/kmsg; the audit group has no rate "
+                        "limit, so kernel.printk_ratelimit is left as it is\n");
+        else if (unthrottle) {
                 size_t len;
                 r = read_full_file(PRINTK_RATELIMIT, 64, &old_ratelimit, &len);
                 if (r >= 0)
@@ -836,18 +1111,29 @@ int verb_record(int argc, char *argv[])
         }
 
         const char *source = from;
-        if (strcmp(from, "kmsg") == 0) {
+        r = -EINVAL;
+        switch (rec.kind) {
+        case SOURCE_AUDIT:
+                source = "the audit multicast group";
+                r = read_audit(&rec, netlink);
+                break;
+        case SOURCE_KMSG:
                 source = "/dev/kmsg";
                 r = read_kmsg(&rec);
-        } else if (strcmp(from, "journal") == 0 || strncmp(from, "journal:", 8) == 0) {
+                break;
+        case SOURCE_JOURNAL:
                 source = "the journal";
                 r = read_journal(&rec, from[7] == ':' ? from + 8 : NULL);
-        } else if (strcmp(from, "-") == 0) {
-                source = "standard input";
-                r = read_lines(&rec, STDIN_FILENO);
-        } else {
-                _cleanup_close_ int fd = open(from, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-                r = fd < 0 ? -errno : read_lines(&rec, fd);
+                break;
+        case SOURCE_FILE:
+                if (strcmp(from, "-") == 0) {
+                        source = "standard input";
+                        r = read_lines(&rec, STDIN_FILENO);
+                } else {
+                        _cleanup_close_ int fd = open(from, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                        r = fd < 0 ? -errno : read_lines(&rec, fd);
+                }
+                break;
         }
 
         if (old_ratelimit) {
@@ -856,12 +1142,15 @@ int verb_record(int argc, char *argv[])
                         fprintf(stderr, "seccompd record: cannot restore kernel.printk_ratelimit=%.*s: %s\n",
                                 (int) strcspn(old_ratelimit, "\n"), old_ratelimit, strerror(-k));
         }
+        free(rec.pid_verdicts);
         if (r < 0) {
                 fprintf(stderr, "seccompd record: cannot read %s: %s\n", source, strerror(-r));
-                free(rec.pid_verdicts);
                 return EXIT_USAGE;
         }
-        free(rec.pid_verdicts);
+        if (pod && record_pod_finish(pod, recorder) < 0) {
+                fprintf(stderr, "seccompd record: %s\n", strerror(ENOMEM));
+                return EXIT_USAGE;
+        }
         report(&rec);
 
         AuditProfileOptions po = {.default_action = default_action, .merge = merge, .merge_len = merge_len};
@@ -875,8 +1164,9 @@ int verb_record(int argc, char *argv[])
         r = audit_recorder_build_profile(recorder, &po, &json, &error);
         if (r == -ENODATA) {
                 fprintf(stderr, "seccompd record: no LOG record matched%s; no profile written\n",
-                        f.n_comms + f.n_exes + f.n_pids + f.n_containers > 0 || f.has_since ? " the filters"
-                                                                                            : "");
+                        f.n_comms + f.n_exes + f.n_pids + f.n_containers > 0 || f.has_since || pod
+                                ? " the filters"
+                                : "");
                 return EXIT_INVALID;
         }
         if (r == -EINVAL) {

@@ -132,7 +132,8 @@ int audit_netlink_drain(AuditNetlink *n, AuditNetlinkLineFn fn, void *userdata)
                         return count;
                 if (k < 0 && errno == ENOBUFS) {
                         /* The socket's buffer overflowed: the kernel dropped records for us (and the
-                         * audit serials will show the gap). Reading on empties it. */
+                         * audit serials will show the gap). It then takes nothing at all until it has
+                         * been read empty (af_netlink.c NETLINK_S_CONGESTED): so on to EAGAIN. */
                         n->overruns++;
                         continue;
                 }

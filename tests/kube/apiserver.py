@@ -15,7 +15,7 @@ Usage
     srv.forbid(verb, resource, namespace=None) / srv.allow_all()
     srv.apply(obj) -> obj              # create or update (same code path as HTTP; bumps the RV, notifies watchers)
     srv.delete(kind, namespace, name) -> obj | None
-    srv.get(kind, namespace, name) -> obj | None        # kind: "ConfigMap", "configmaps", "Node", "nodes", ...
+    srv.get(kind, namespace, name) -> obj | None        # kind: "ConfigMap", "configmaps", "Node", "nodes", "Pod", ...
     srv.list(kind, namespace) -> [obj]                  # sorted by name
     srv.rv                              # current global resourceVersion (int)
     srv.requests                        # [{method, path, query, status, watch, user, resource, namespace, name,

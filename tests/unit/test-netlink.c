@@ -130,8 +130,10 @@ static int on_line(const char *line, size_t len, void *userdata)
                 s->getpid++;
         else if (r.syscall == SYS_exit_group)
                 s->exit_group++;
-        else
+        else {
+                fprintf(stderr, "# pid %d also made syscall %lld\n", (int) r.pid, (long long) r.syscall);
                 s->other++;
+        }
         return 0;
 }
 
@@ -179,7 +181,11 @@ static void test_every_record_arrives(void **state)
         assert_int_equal(s.getppid, CALLS);
         assert_int_equal(s.exit_group, 1);
         assert_int_equal(s.getpid, 0); /* allowed: never logged */
+#ifdef __SANITIZE_ADDRESS__
+        assert_true(s.other <= 1); /* ASan's runtime removes its sigaltstack on the way out */
+#else
         assert_int_equal(s.other, 0);
+#endif
         /* every serial from the first record to the last, whoever made them */
         assert_int_equal(st->serial_missing, 0);
         assert_int_equal(audit_netlink_overruns(n), 0);

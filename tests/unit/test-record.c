@@ -425,6 +425,60 @@ static void test_enforcement_not_allowed(void **state)
         assert_int_equal(audit_recorder_build_profile(none, &o, &json, NULL), -ENODATA);
 }
 
+static void test_merge_recordings(void **state)
+{
+        _cleanup_(audit_recorder_freep) AuditRecorder *all = NULL, *app = NULL, *side = NULL;
+        size_t n;
+        assert_int_equal(audit_recorder_new(&all), 0);
+        assert_int_equal(audit_recorder_new(&app), 0);
+        assert_int_equal(audit_recorder_new(&side), 0);
+        /* two containers' records kept apart, as record --pod keeps them until they are named */
+        feed(app, "audit: type=1326 audit(1.000:1): comm=\"a\" exe=\"/a\" arch=c000003e syscall=1 "
+                  "code=0x7ffc0000");
+        feed(app, "audit: type=1326 audit(1.000:2): comm=\"a\" exe=\"/a\" arch=c000003e syscall=1 "
+                  "code=0x7ffc0000");
+        feed(app,
+             "audit: type=1326 audit(1.000:3): comm=\"a\" exe=\"/a\" arch=c000003e syscall=83 code=0x50000");
+        feed(app, "audit: type=1326 audit(1.000:4): comm=\"a\" exe=\"/a\" arch=c000003e syscall=999 "
+                  "code=0x7ffc0000");
+        feed(side, "audit: type=1326 audit(1.000:5): comm=\"a\" exe=\"/a\" arch=c000003e syscall=0 "
+                   "code=0x7ffc0000");
+        feed(side, "audit: type=1326 audit(1.000:6): comm=\"a\" exe=\"/a\" arch=c000003e syscall=1 "
+                   "code=0x7ffc0000");
+        feed(side,
+             "audit: type=1326 audit(1.000:7): comm=\"a\" exe=\"/a\" arch=c000003e syscall=83 code=0x50000");
+        assert_int_equal(audit_recorder_merge(all, app), 0);
+        assert_int_equal(audit_recorder_n_syscalls(all), 1); /* write; 999 has no name */
+        assert_int_equal(audit_recorder_merge(all, side), 0);
+        const AuditStats *s = audit_recorder_stats(all);
+        assert_int_equal(audit_recorder_n_syscalls(all), 2); /* read, write */
+        assert_int_equal(s->matched, 7);
+        assert_int_equal(s->matched_log, 5);
+        assert_int_equal(s->matched_enforced, 2);
+        assert_int_equal(s->unresolved, 1);
+        assert_int_equal(s->lines, 0); /* loss is the reader's, not merged */
+        const AuditEvent *e = audit_recorder_events(all, &n);
+        assert_int_equal(n, 1);
+        assert_int_equal(e[0].count, 2);
+        assert_string_equal(e[0].name, "mkdir");
+        uint32_t arch;
+        int64_t nr;
+        assert_int_equal(audit_recorder_unresolved(all, 0, &arch, &nr), 1);
+        assert_int_equal(nr, 999);
+}
+
+static void test_netlink_overruns_are_loss(void **state)
+{
+        _cleanup_(audit_recorder_freep) AuditRecorder *rec = NULL;
+        assert_int_equal(audit_recorder_new(&rec), 0);
+        audit_recorder_note_netlink_overrun(rec, 0);
+        assert_false(audit_recorder_lost_evidence(rec));
+        audit_recorder_note_netlink_overrun(rec, 2);
+        audit_recorder_note_netlink_overrun(rec, 1);
+        assert_int_equal(audit_recorder_stats(rec)->netlink_overruns, 3);
+        assert_true(audit_recorder_lost_evidence(rec));
+}
+
 static void assert_valid(const char *json)
 {
         ValidateOptions vo = {.runtime = RUNTIME_CONTAINERD, .arch = arch_from_spec("SCMP_ARCH_X86_64")};
@@ -659,6 +713,8 @@ int main(void)
                 cmocka_unit_test(test_kmsg_gaps),
                 cmocka_unit_test(test_loss_messages),
                 cmocka_unit_test(test_enforcement_not_allowed),
+                cmocka_unit_test(test_merge_recordings),
+                cmocka_unit_test(test_netlink_overruns_are_loss),
                 cmocka_unit_test(test_profile_generation),
                 cmocka_unit_test(test_baseline_only_real_syscalls),
                 cmocka_unit_test(test_merge),
