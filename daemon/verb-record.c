@@ -456,6 +456,8 @@ static int on_audit_line(const char *line, size_t len, void *userdata)
  * type, so the serials show any gap. */
 static int read_audit(Recording *rec, AuditNetlink *n)
 {
+        /* Live, from several CPUs: serials may come out of order. */
+        audit_recorder_set_reorder_window(rec->recorder);
         fprintf(stderr, "seccompd record: recording from the audit multicast group (lossless); stop with "
                         "Ctrl-C\n");
         for (;;) {
@@ -1151,6 +1153,7 @@ int verb_record(int argc, char *argv[])
                 fprintf(stderr, "seccompd record: %s\n", strerror(ENOMEM));
                 return EXIT_USAGE;
         }
+        audit_recorder_finish(recorder);
         report(&rec);
 
         AuditProfileOptions po = {.default_action = default_action, .merge = merge, .merge_len = merge_len};

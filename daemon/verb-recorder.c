@@ -1249,6 +1249,10 @@ static int on_stop(sd_event_source *es, const struct signalfd_siginfo *si, void 
                 return sd_event_exit(a->event, EXIT_OK);
         a->stopping = true;
         log_info("stopping: writing what is pending (for 10 s at most)");
+        /* What the socket holds is read first: a serial still queued is not missing. */
+        (void) audit_netlink_drain(a->netlink, on_audit_line, a);
+        audit_recorder_finish(a->stream);
+        check_loss(a);
         for (size_t i = 0; i < a->n_recordings; i++) {
                 Recording *r = a->recordings[i];
                 (void) sd_event_source_set_enabled(r->timer, SD_EVENT_OFF);
@@ -1455,6 +1459,9 @@ int verb_recorder(int argc, char *argv[])
                 agent_clear(&a);
                 return EXIT_USAGE;
         }
+        /* Live, from several CPUs: a serial may come after a later one, and is missing only once it
+         * has left the window (or at the stop). */
+        audit_recorder_set_reorder_window(a.stream);
         _cleanup_free_ char *field = NULL;
         static const KubeReflectorCallbacks callbacks = {
                 .list_begin = on_list_begin,

@@ -19,6 +19,11 @@ typedef struct Syscall {
         char *name; /* NULL: libseccomp cannot name nr on arch */
 } Syscall;
 
+/* Records reach the audit queue in the order their audit_log_end() ran, not the order their serial was
+ * taken in audit_log_start(): on several CPUs a serial can arrive after a later one. 1024 serials is
+ * far more than the records in flight at once. */
+#define REORDER_WINDOW 1024
+
 struct AuditRecorder {
         AuditStats stats;
         Syscall *syscalls;
@@ -28,7 +33,87 @@ struct AuditRecorder {
 
         bool have_serial, have_seq;
         uint64_t last_serial, last_time, last_seq;
+
+        /* Reordering (audit_recorder_set_reorder_window): serials from next on, seen or not. */
+        bool window;
+        uint64_t next, max_seen, last_missing;
+        uint64_t seen[REORDER_WINDOW / 64];
 };
+
+static void count_missing(AuditStats *s, uint64_t after, uint64_t n)
+{
+        if (s->serial_gaps == 0)
+                s->serial_gap_after = after;
+        s->serial_gaps++;
+        s->serial_missing += n;
+}
+
+static bool window_bit(const AuditRecorder *r, uint64_t serial)
+{
+        uint64_t k = serial % REORDER_WINDOW;
+        return r->seen[k / 64] & (1ULL << (k % 64));
+}
+
+static void window_set(AuditRecorder *r, uint64_t serial, bool on)
+{
+        uint64_t k = serial % REORDER_WINDOW;
+        if (on)
+                r->seen[k / 64] |= 1ULL << (k % 64);
+        else
+                r->seen[k / 64] &= ~(1ULL << (k % 64));
+}
+
+/* A serial that leaves the window unseen is missing; consecutive missing ones are one gap. */
+static void window_drop(AuditRecorder *r, uint64_t serial)
+{
+        if (!window_bit(r, serial)) {
+                if (r->stats.serial_missing > 0 && r->last_missing + 1 == serial)
+                        r->stats.serial_missing++;
+                else
+                        count_missing(&r->stats, serial - 1, 1);
+                r->last_missing = serial;
+        }
+        window_set(r, serial, false);
+}
+
+static void window_see(AuditRecorder *r, uint64_t serial)
+{
+        if (!r->have_serial) {
+                r->next = serial + 1; /* what came before the first is not ours to judge */
+                r->max_seen = serial;
+                return;
+        }
+        if (serial < r->next)
+                return; /* a record of an event already seen, or one given up on */
+        if (serial >= r->next + REORDER_WINDOW) {
+                uint64_t new_next = serial - REORDER_WINDOW + 1;
+                uint64_t end = MIN(new_next, r->next + REORDER_WINDOW);
+                for (uint64_t x = r->next; x < end; x++)
+                        window_drop(r, x);
+                if (new_next > end) { /* never in the window: all missing, one gap */
+                        count_missing(&r->stats, end - 1, new_next - end);
+                        r->last_missing = new_next - 1;
+                }
+                r->next = new_next;
+        }
+        window_set(r, serial, true);
+        r->max_seen = MAX(r->max_seen, serial);
+        while (r->next <= r->max_seen && window_bit(r, r->next))
+                window_set(r, r->next++, false);
+}
+
+void audit_recorder_set_reorder_window(AuditRecorder *r)
+{
+        r->window = true;
+}
+
+void audit_recorder_finish(AuditRecorder *r)
+{
+        if (!r->window)
+                return;
+        while (r->next <= r->max_seen)
+                window_drop(r, r->next++);
+}
 
 int audit_recorder_new(AuditRecorder **ret)
 {
@@ -82,12 +167,10 @@ bool audit_recorder_observe(AuditRecorder *r, AuditLineKind kind, const AuditRec
                     kind == AUDIT_LINE_SECCOMP) {
                         s->duplicates++;
                         fresh = false;
-                } else if (r->have_serial && rec->serial > r->last_serial + 1) {
-                        if (s->serial_gaps == 0)
-                                s->serial_gap_after = r->last_serial;
-                        s->serial_gaps++;
-                        s->serial_missing += rec->serial - r->last_serial - 1;
-                }
+                } else if (r->window)
+                        window_see(r, rec->serial);
+                else if (r->have_serial && rec->serial > r->last_serial + 1)
+                        count_missing(s, r->last_serial, rec->serial - r->last_serial - 1);
                 r->have_serial = true;
                 r->last_serial = rec->serial;
                 r->last_time = rec->time_msec;

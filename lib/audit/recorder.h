@@ -66,6 +66,13 @@ static inline void audit_recorder_freep(AuditRecorder **r)
  * time and serial as the one before: a record read twice), which the caller should not add. */
 bool audit_recorder_observe(AuditRecorder *r, AuditLineKind kind, const AuditRecord *rec);
 
+/* Serials may arrive out of order (a live source on several CPUs: the audit multicast group): a serial
+ * counts as missing once 1024 later ones have come, or at audit_recorder_finish(), not at the first
+ * later one. Without it, a jump forward is a gap at once (files, where order is the log's). */
+void audit_recorder_set_reorder_window(AuditRecorder *r);
+/* The input ended: with the reorder window, serials not seen up to the last one are missing now. */
+void audit_recorder_finish(AuditRecorder *r);
+
 /* A read of /dev/kmsg returned EPIPE: records were overwritten before they were read. */
 void audit_recorder_note_kmsg_overrun(AuditRecorder *r);
 /* n more receives from the audit multicast group failed with ENOBUFS (the socket's buffer overflowed

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 import uuid
 
@@ -109,14 +110,23 @@ class RecorderTest(unittest.TestCase):
         cm = self.srv.get("ConfigMap", NS, f"seccompd-recording-{name}")
         return cm, (cm or {}).get("data", {}).get(f"{name}.json")
 
+    def writes(self):
+        return sum(self.srv.count(method=m, resource="configmaps") for m in ("PUT", "POST"))
+
     def wait_recorded(self, a, name, *syscalls):
-        """Until a write that followed the addition of each syscall: the ConfigMap then."""
+        """Once the agent has added each syscall, until a write has put them all in the ConfigMap (a
+        write already in flight may not hold the last one): the ConfigMap then."""
         for s in syscalls:
-            self.assertIsNotNone(a.wait_log(rf"(?s)recording {name}: \+ {s} .*recording {name}: wrote \d+ syscalls"),
-                                 a.log_tail())
-        cm, text = self.recording(name)
-        self.assertTrue(text and set(syscalls) <= names(text), text)
-        return cm, text
+            self.assertIsNotNone(a.wait_log(rf"recording {name}: \+ {s} "), a.log_tail())
+        deadline = time.monotonic() + 30
+        while True:
+            seen = self.writes()
+            cm, text = self.recording(name)
+            if text and set(syscalls) <= names(text):
+                return cm, text
+            left = deadline - time.monotonic()
+            self.assertGreater(left, 0, f"no write put {syscalls} in the recording: {text}\n{a.log_tail()}")
+            self.srv.wait_for_request(lambda r: self.writes() > seen, left)
 
     def workload(self, pod, code):
         """The workload's code in the pod's container, once it has made its syscalls: the process,

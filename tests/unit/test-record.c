@@ -332,6 +332,37 @@ static void test_serial_gaps(void **state)
         assert_int_equal(audit_recorder_n_syscalls(rec), 8);
 }
 
+/* A live source on several CPUs: a serial can come after a later one; it is missing only once it has
+ * left the window of 1024, or at the end. */
+static void test_serial_reordering(void **state)
+{
+        _cleanup_(audit_recorder_freep) AuditRecorder *rec = NULL;
+        char line[128];
+        assert_int_equal(audit_recorder_new(&rec), 0);
+        audit_recorder_set_reorder_window(rec);
+        static const unsigned order[] = {100, 102, 103, 101, 104, 106, 105, 107, 109};
+        for (size_t i = 0; i < ELEMENTSOF(order); i++) {
+                (void) snprintf(
+                        line, sizeof(line),
+                        "audit: type=1326 audit(1.000:%u): arch=c000003e syscall=%zu code=0x7ffc0000",
+                        order[i], i);
+                feed(rec, line);
+        }
+        const AuditStats *s = audit_recorder_stats(rec);
+        assert_false(audit_recorder_lost_evidence(rec)); /* 108 may still come */
+        /* 2000 serials on: 108 has left the window, and so have 110..2000-1024. */
+        feed(rec, "audit: type=1326 audit(1.000:2000): arch=c000003e syscall=1 code=0x7ffc0000");
+        assert_true(audit_recorder_lost_evidence(rec));
+        assert_int_equal(s->serial_missing, 1 + (2000 - 1024 + 1 - 110));
+        assert_int_equal(s->serial_gaps, 2);
+        assert_int_equal(s->serial_gap_after, 107);
+        uint64_t before = s->serial_missing;
+        /* The end: what the window still waits for is missing. */
+        feed(rec, "audit: type=1326 audit(1.000:1999): arch=c000003e syscall=1 code=0x7ffc0000");
+        audit_recorder_finish(rec);
+        assert_int_equal(s->serial_missing, before + (1999 - (2000 - 1024 + 1)));
+}
+
 static void test_kmsg_gaps(void **state)
 {
         _cleanup_(audit_recorder_freep) AuditRecorder *rec = NULL;
@@ -710,6 +741,7 @@ int main(void)
                 cmocka_unit_test(test_actions),
                 cmocka_unit_test(test_garbage),
                 cmocka_unit_test(test_serial_gaps),
+                cmocka_unit_test(test_serial_reordering),
                 cmocka_unit_test(test_kmsg_gaps),
                 cmocka_unit_test(test_loss_messages),
                 cmocka_unit_test(test_enforcement_not_allowed),
