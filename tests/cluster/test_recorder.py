@@ -94,6 +94,19 @@ class Recorder(unittest.TestCase):
             return (cm, text) if all(any(s in got for s in alts.split("|")) for alts in syscalls) else None
         return T.wait(f"the recording to hold {', '.join(syscalls)}", check, 120)
 
+    def exercise_until_complete(self, pods):
+        """httpd forks a child per request, and a child can exit before the kernel's audit thread has
+        sent its records: the recorder then cannot attribute them, and lists their syscalls as
+        unattributed until some other request's child makes them while it is read. More requests, until
+        the recording says it is complete (the recorder's own verdict, never assumed here)."""
+        def complete():
+            for p in pods:
+                self.serve(p)
+            cm, text = self.recording()
+            ann = cm["metadata"].get("annotations") or {}
+            return (cm, text) if ann.get("seccompd.io/recording-complete") == "true" else None
+        return T.wait("the recording to be complete", complete, 120, interval=0.5)
+
     def serve(self, pod):
         try:
             with urllib.request.urlopen(f"http://{pod['status']['podIP']}:8080/etc/hostname", timeout=10) as r:
@@ -131,7 +144,8 @@ class Recorder(unittest.TestCase):
         for p in pods:
             status, body = self.serve(p)
             self.assertEqual((status, body), (200, p["metadata"]["name"]))
-        cm, before = self.wait_recorded("accept|accept4", "execve", "sendfile|write|writev")
+        self.wait_recorded("accept|accept4", "execve", "sendfile|write|writev")
+        cm, before = self.exercise_until_complete(pods)
         self.assertEqual(cm["metadata"]["labels"].get("seccompd.io/recording"), NAME)
         self.assertNotIn("seccompd.io/profile", cm["metadata"]["labels"])
         for p in pods:
@@ -152,11 +166,11 @@ class Recorder(unittest.TestCase):
                lambda: "watching 2 pods" in T.logs(new["metadata"]["name"]))
         # kill, a builtin: made by the exec'd shell itself, which then lives on as sleep.
         self.exec(pods[0], "sh", "-c", "kill -0 $$; exec sleep 2")
-        cm, after = self.wait_recorded("kill")
+        self.wait_recorded("kill")
+        cm, after = self.exercise_until_complete(pods)
         self.assertLessEqual(recorded, names(after))
         # Lossless with the printk rate limit as the machine has it: the recording never used kmsg.
         self.assertEqual(printk_ratelimit(), self.ratelimit)
-        self.assertEqual(cm["metadata"]["annotations"].get("seccompd.io/recording-complete"), "true", cm)
 
         # Reviewed and labeled: seccompd installs it; the recorder writes it no more.
         T.kubectl("label", "configmap", "-n", NS, CM, "seccompd.io/profile=true")
