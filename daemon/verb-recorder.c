@@ -53,17 +53,11 @@
 #include "recorder.h"
 #include "shared/fileio.h"
 #include "shared/macro.h"
+#include "sync/object.h"
 #include "tables.h"
 #include "validate.h"
 #include "verbs.h"
 
-#define LABEL_RECORD     "seccompd.io/record"
-#define LABEL_RECORDING  "seccompd.io/recording"
-#define LABEL_PROFILE    "seccompd.io/profile"
-#define ANNOT_COMPLETE   "seccompd.io/recording-complete"
-#define ANNOT_REASON     "seccompd.io/recording-incomplete-reason"
-#define ANNOT_LOST       "seccompd.io/recording-lost"
-#define ANNOT_DOUBTFUL   "seccompd.io/recording-unattributed"
 #define DOUBTFUL_MAX     512
 #define CONFIGMAP_PREFIX "seccompd-recording-"
 
@@ -1085,21 +1079,23 @@ static char *write_body(Write *w, json_t *current, bool *ret_same)
         if (!profile_ok(r, json))
                 goto finish;
         /* Completeness, as every node computes it from the union: a loss is for ever (whoever saw it
-         * said so in ANNOT_LOST); a syscall of an unattributed record matters while the profile lacks
-         * it (ANNOT_DOUBTFUL, merged from every node, less what the union now has). */
-        const char *was_lost = json_string_value(json_object_get(annotations, ANNOT_LOST));
+         * said so in ANNOTATION_RECORDING_LOST); a syscall of an unattributed record matters while the
+         * profile lacks it (ANNOTATION_RECORDING_UNATTRIBUTED, merged from every node, less what the union
+         * now has). */
+        const char *was_lost = json_string_value(json_object_get(annotations, ANNOTATION_RECORDING_LOST));
         const char *lost = w->incomplete ? r->reason : was_lost;
-        doubtful = doubtful_names(r, json_string_value(json_object_get(annotations, ANNOT_DOUBTFUL)), json);
+        doubtful = doubtful_names(
+                r, json_string_value(json_object_get(annotations, ANNOTATION_RECORDING_UNATTRIBUTED)), json);
         if (lost || doubtful)
                 reason = incomplete_reason(lost, doubtful);
         if ((lost || doubtful) && !reason)
                 goto finish;
         (void) snprintf(w->said, sizeof(w->said), "%s", reason ? reason : "");
         if (current && old && strcmp(old, json) == 0 &&
-            annotation_is(annotations, ANNOT_COMPLETE, reason ? "false" : "true") &&
-            annotation_is(annotations, ANNOT_LOST, lost) &&
-            annotation_is(annotations, ANNOT_DOUBTFUL, doubtful) &&
-            annotation_is(annotations, ANNOT_REASON, reason)) {
+            annotation_is(annotations, ANNOTATION_RECORDING_COMPLETE, reason ? "false" : "true") &&
+            annotation_is(annotations, ANNOTATION_RECORDING_LOST, lost) &&
+            annotation_is(annotations, ANNOTATION_RECORDING_UNATTRIBUTED, doubtful) &&
+            annotation_is(annotations, ANNOTATION_RECORDING_INCOMPLETE, reason)) {
                 *ret_same = true;
                 goto finish;
         }
@@ -1111,10 +1107,11 @@ static char *write_body(Write *w, json_t *current, bool *ret_same)
         }
         (void) json_object_set_new(labels, LABEL_RECORDING, json_string(r->name));
         (void) json_object_set_new(labels, "app.kubernetes.io/managed-by", json_string("seccompd-recorder"));
-        (void) json_object_set_new(annotations, ANNOT_COMPLETE, json_string(reason ? "false" : "true"));
-        annotation_set(annotations, ANNOT_REASON, reason);
-        annotation_set(annotations, ANNOT_LOST, lost);
-        annotation_set(annotations, ANNOT_DOUBTFUL, doubtful);
+        (void) json_object_set_new(annotations, ANNOTATION_RECORDING_COMPLETE,
+                                   json_string(reason ? "false" : "true"));
+        annotation_set(annotations, ANNOTATION_RECORDING_INCOMPLETE, reason);
+        annotation_set(annotations, ANNOTATION_RECORDING_LOST, lost);
+        annotation_set(annotations, ANNOTATION_RECORDING_UNATTRIBUTED, doubtful);
         (void) json_object_set_new(data, r->key, json_string(json));
         out = json_dumps(obj, JSON_COMPACT);
 finish:

@@ -26,10 +26,14 @@
 #define ANNOTATION_ADOPT     "seccompd.io/adopt"
 /* What the recorder agent (seccompd recorder) writes: a ConfigMap labeled seccompd.io/recording: NAME
  * and not seccompd.io/profile, so that no node installs it until someone labels it; annotated
- * complete "true" or "false", and why when "false". */
-#define LABEL_RECORDING                 "seccompd.io/recording"
-#define ANNOTATION_RECORDING_COMPLETE   "seccompd.io/recording-complete"
-#define ANNOTATION_RECORDING_INCOMPLETE "seccompd.io/recording-incomplete-reason"
+ * complete "true" or "false", and why when "false": records lost (for ever), or syscalls of records
+ * that could not be attributed and that the profile lacks. The recorded pods carry LABEL_RECORD. */
+#define LABEL_RECORD                      "seccompd.io/record"
+#define LABEL_RECORDING                   "seccompd.io/recording"
+#define ANNOTATION_RECORDING_COMPLETE     "seccompd.io/recording-complete"
+#define ANNOTATION_RECORDING_INCOMPLETE   "seccompd.io/recording-incomplete-reason"
+#define ANNOTATION_RECORDING_LOST         "seccompd.io/recording-lost"
+#define ANNOTATION_RECORDING_UNATTRIBUTED "seccompd.io/recording-unattributed"
 
 typedef enum ObjectField {
         OBJECT_DATA,
